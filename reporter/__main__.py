@@ -1,0 +1,5 @@
+"""``python -m reporter``: the same as the ``jwst-provenance`` command."""
+
+from .cli import app
+
+app(prog_name="jwst-provenance")

@@ -1,0 +1,255 @@
+"""Save an inventory as JSON, CSV or ECSV, and read it back.
+
+- **JSON**: one record per line inside a ``records`` array (diff-friendly); values
+  keep their types; an absent keyword is absent from the record's object.
+- **ECSV**: through :mod:`astropy.table`; types and metadata round-trip, and an
+  absent keyword is a masked cell (distinct from an empty string).
+- **CSV**: one row per file for spreadsheets; an absent keyword is an empty cell,
+  and values read back as text.
+
+Every format has the same columns: ``path``, ``size``, ``error_code``, ``error``,
+the derived ``instrument``, ``mode`` and ``suffix``, every core keyword, then every
+``R_*`` and ``S_*`` keyword found in the dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable
+from typing import IO, Any
+
+from .errors import InventoryError, UsageError
+from .headers import CORE_KEYWORDS
+from .inventory import Inventory
+from .outputs import open_atomic
+from .records import KeywordMap, ProvenanceRecord
+from .sources import Skipped
+
+__all__ = ["FORMATS", "dump_inventory", "format_from_name", "read_inventory", "write_inventory"]
+
+FORMATS = ("json", "ecsv", "csv")
+FORMAT_NAME = "jwst-provenance inventory"
+FORMAT_VERSION = 1
+_FILE_COLUMNS = ("path", "size", "error_code", "error")
+_DERIVED_COLUMNS = ("instrument", "mode", "suffix")
+
+
+def format_from_name(path: str | os.PathLike[str]) -> str:
+    """The format a file name asks for (``inventory.ecsv`` → ``ecsv``)."""
+    ending = os.fspath(path).rsplit(".", 1)[-1].lower()
+    if ending in FORMATS:
+        return ending
+    raise UsageError(
+        f"cannot tell the format of {os.fspath(path)!r} from its name: "
+        f"use a name ending in .json, .ecsv or .csv, or give --format"
+    )
+
+
+def write_inventory(inventory: Inventory, path: str | os.PathLike[str],
+                    format: str | None = None, *, overwrite: bool = False) -> None:
+    """Write ``inventory`` to ``path`` atomically (see :func:`reporter.outputs.open_atomic`)."""
+    format = _check_format(format or format_from_name(path))
+    with open_atomic(path, overwrite=overwrite) as stream:
+        dump_inventory(inventory, stream, format)
+
+
+def dump_inventory(inventory: Inventory, stream: IO[str], format: str) -> None:
+    """Write ``inventory`` to an open text stream in ``format``."""
+    format = _check_format(format)
+    if format == "json":
+        _dump_json(inventory, stream)
+    elif format == "csv":
+        _dump_csv(inventory, stream)
+    else:
+        _inventory_table(inventory).write(stream, format="ascii.ecsv")
+
+
+def read_inventory(path: str | os.PathLike[str]) -> Inventory:
+    """Read an inventory written by :func:`write_inventory` (format from the name)."""
+    path = os.fspath(path)
+    format = format_from_name(path)
+    try:
+        if format == "json":
+            return _read_json(path)
+        if format == "csv":
+            return _read_csv(path)
+        return _read_ecsv(path)
+    except InventoryError:
+        raise
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: no such inventory file") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InventoryError(f"{path}: not a readable {format.upper()} inventory: {exc}") from None
+
+
+def _check_format(format: str) -> str:
+    if format not in FORMATS:
+        raise UsageError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+    return format
+
+
+def _columns(records: Iterable[ProvenanceRecord]) -> list[str]:
+    references: set[str] = set()
+    steps: set[str] = set()
+    for record in records:
+        references.update(record.reference_files)
+        steps.update(record.step_status)
+    return [*_FILE_COLUMNS, *_DERIVED_COLUMNS, *CORE_KEYWORDS, *sorted(references), *sorted(steps)]
+
+
+def _cell(record: ProvenanceRecord, column: str) -> Any:
+    if column in _FILE_COLUMNS or column in _DERIVED_COLUMNS:
+        return getattr(record, column)
+    return record.get(column)
+
+
+def _header_meta(inventory: Inventory) -> dict[str, Any]:
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        **inventory.meta,
+        "skipped": [{"path": item.path, "reason": item.reason} for item in inventory.skipped],
+    }
+
+
+def _record_from_fields(fields: dict[str, Any]) -> ProvenanceRecord:
+    core: dict[str, Any] = {}
+    references: dict[str, Any] = {}
+    steps: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is None or name in _FILE_COLUMNS or name in _DERIVED_COLUMNS:
+            continue
+        group = references if name[:2] == "R_" else steps if name[:2] == "S_" else core
+        group[name] = value
+    size = fields.get("size")
+    return ProvenanceRecord.build(
+        str(fields["path"]),
+        KeywordMap.from_dict(_core_order(core)),
+        KeywordMap.from_dict(references),
+        KeywordMap.from_dict(steps),
+        int(size) if size not in (None, "") else None,
+        fields.get("error_code") or None,
+        fields.get("error") or None,
+    )
+
+
+def _core_order(core: dict[str, Any]) -> dict[str, Any]:
+    # Tables lose header order; put the core keywords in their documented order.
+    return {key: core[key] for key in CORE_KEYWORDS if key in core} | core
+
+
+def _inventory_from(records: list[ProvenanceRecord], meta: dict[str, Any]) -> Inventory:
+    meta = dict(meta)
+    if meta.pop("format", FORMAT_NAME) != FORMAT_NAME:
+        raise InventoryError("not a jwst-provenance inventory (its 'format' field differs)")
+    meta.pop("format_version", None)
+    skipped = [Skipped(item["path"], item["reason"]) for item in meta.pop("skipped", [])]
+    return Inventory(records, skipped=skipped, meta=meta)
+
+
+# JSON ---------------------------------------------------------------------
+
+def _record_json(record: ProvenanceRecord) -> dict[str, Any]:
+    return {
+        "path": record.path,
+        "size": record.size,
+        "error_code": record.error_code,
+        "error": record.error,
+        "instrument": record.instrument,
+        "mode": record.mode,
+        "suffix": record.suffix,
+        "keywords": dict(record.keywords),
+        "reference_files": dict(record.reference_files),
+        "step_status": dict(record.step_status),
+    }
+
+
+def _dump_json(inventory: Inventory, stream: IO[str]) -> None:
+    head = json.dumps(_header_meta(inventory), indent=1)
+    stream.write(head[:-2] + ',\n "records": [')
+    separator = "\n  "
+    for record in inventory.records:
+        stream.write(separator)
+        stream.write(json.dumps(_record_json(record), ensure_ascii=False))
+        separator = ",\n  "
+    stream.write("\n ]\n}\n")
+
+
+def _read_json(path: str) -> Inventory:
+    with open(path, encoding="utf-8") as stream:
+        document = json.load(stream)
+    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
+        raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'records' list)")
+    records = []
+    for item in document.pop("records"):
+        fields = {key: item.get(key) for key in _FILE_COLUMNS}
+        for group in ("keywords", "reference_files", "step_status"):
+            fields.update(item.get(group) or {})
+        records.append(_record_from_fields(fields))
+    return _inventory_from(records, document)
+
+
+# CSV ----------------------------------------------------------------------
+
+def _dump_csv(inventory: Inventory, stream: IO[str]) -> None:
+    columns = _columns(inventory.records)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    for record in inventory.records:
+        writer.writerow(["" if value is None else value
+                         for value in (_cell(record, column) for column in columns)])
+
+
+def _read_csv(path: str) -> Inventory:
+    with open(path, encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    if rows and "path" not in rows[0]:
+        raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'path' column)")
+    records = [_record_from_fields({key: (value if value != "" else None)
+                                    for key, value in row.items()}) for row in rows]
+    return Inventory(records)
+
+
+# ECSV ---------------------------------------------------------------------
+
+def _inventory_table(inventory: Inventory) -> Any:
+    from astropy.table import MaskedColumn, Table
+
+    columns = _columns(inventory.records)
+    table = Table(meta=_header_meta(inventory))
+    for name in columns:
+        values = [_cell(record, name) for record in inventory.records]
+        mask = [value is None for value in values]
+        kinds = {type(value) for value in values if value is not None}
+        if kinds == {bool}:
+            data: list[Any] = [bool(value) for value in values]
+        elif kinds == {int}:
+            data = [0 if value is None else value for value in values]
+        elif kinds and kinds <= {int, float}:
+            data = [0.0 if value is None else float(value) for value in values]
+        else:
+            # Text, or a keyword whose type differs between files: keep it as text.
+            data = ["" if value is None else str(value) for value in values]
+        table.add_column(MaskedColumn(data, name=name, mask=mask, dtype=None if data else str))
+    return table
+
+
+def _read_ecsv(path: str) -> Inventory:
+    from astropy.table import Table
+
+    table = Table.read(path, format="ascii.ecsv")
+    if "path" not in table.colnames:
+        raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'path' column)")
+    columns = {name: _column_values(table[name]) for name in table.colnames}
+    records = [
+        _record_from_fields({name: values[row] for name, values in columns.items()})
+        for row in range(len(table))
+    ]
+    return _inventory_from(records, dict(table.meta))
+
+
+def _column_values(column: Any) -> list[Any]:
+    # A masked cell (an absent keyword) comes back as None.
+    return column.data.tolist() if hasattr(column, "mask") else column.tolist()

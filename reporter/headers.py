@@ -1,0 +1,328 @@
+"""Read the provenance keywords of a FITS file's primary header, and nothing else.
+
+The reader takes 2880-byte blocks from the start of the file until the block that
+holds the ``END`` card; it never looks at data, so the cost of a file does not grow
+with its size. Gzip files (recognised by their magic bytes, whatever their name) are
+decompressed as a stream, and only as far as ``END``.
+
+Cards are parsed here rather than by :mod:`astropy.io.fits` because the scan's hot
+path must not pay astropy's import and per-card costs: a primary header has hundreds
+of cards and a dataset thousands of files. Values follow astropy's reading rules
+(strings lose trailing blanks, ``''`` becomes ``'``, long strings continued with
+``CONTINUE`` cards are joined), and the tests compare every extracted keyword with
+:func:`astropy.io.fits.getheader` on real files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "BLOCK_SIZE",
+    "CORE_KEYWORDS",
+    "HeaderError",
+    "HeaderValues",
+    "is_provenance_keyword",
+    "parse_header",
+    "read_header_bytes",
+    "read_provenance",
+]
+
+BLOCK_SIZE = 2880
+CARD_SIZE = 80
+# A primary header larger than this is not a header but a file with no END card.
+MAX_HEADER_BYTES = 1024 * 1024
+# Read several blocks per system call: a JWST primary header spans 8-15 blocks.
+_READ_SIZE = 8 * BLOCK_SIZE
+_GZIP_INPUT_CHUNK = 16 * 1024
+
+#: Keywords extracted from every primary header, in the order they are reported.
+#: Every ``R_*`` (reference file) and ``S_*`` (step status) keyword is extracted too.
+CORE_KEYWORDS: tuple[str, ...] = (
+    "CAL_VER", "CAL_VCS", "CRDS_CTX", "CRDS_VER", "SDP_VER", "DATE", "FILENAME",
+    "TELESCOP", "INSTRUME", "DETECTOR", "EXP_TYPE", "READPATT", "SUBARRAY",
+    "FILTER", "PUPIL", "GRATING", "CHANNEL", "BAND", "TSOVISIT", "PROGRAM",
+    "OBSERVTN", "VISIT", "OBS_ID", "TARGPROP", "TARGNAME", "DATE-OBS",
+    "ASNTABLE", "ASNPOOL",
+)
+_CORE_SET = frozenset(CORE_KEYWORDS)
+
+_END_CARD_KEY = b"END     "
+_STRING_VALUE = re.compile(r"'((?:[^']|'')*)'")
+_SIMPLE_TRUE = re.compile(rb"SIMPLE  = +T")
+
+
+def is_provenance_keyword(keyword: str) -> bool:
+    """Whether ``keyword`` is one the scan extracts (core, ``R_*`` or ``S_*``)."""
+    return keyword in _CORE_SET or keyword[:2] in ("R_", "S_")
+
+
+class HeaderError(Exception):
+    """A file whose primary header cannot be read.
+
+    ``code`` is a short stable identifier (``missing``, ``permission``, ``empty``,
+    ``not-fits``, ``truncated``, ``no-end``, ``bad-gzip``, ``non-ascii``,
+    ``unreadable``); the message says what was found, in words.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderValues:
+    """The provenance keywords found in one primary header.
+
+    Each group is a pair of aligned tuples (keywords, values) in header order;
+    a keyword that is not in the header is simply not there.
+    """
+
+    core: tuple[tuple[str, ...], tuple[Any, ...]]
+    reference_files: tuple[tuple[str, ...], tuple[Any, ...]]
+    step_status: tuple[tuple[str, ...], tuple[Any, ...]]
+    #: Set when the header had bytes outside printable ASCII (replaced by U+FFFD).
+    problem: HeaderError | None = None
+
+
+def read_provenance(path: str | os.PathLike[str]) -> tuple[HeaderValues, int]:
+    """Read one file's primary header and return its provenance keywords and file size.
+
+    Raises
+    ------
+    HeaderError
+        When the header cannot be read at all (the file is missing, empty, not
+        FITS, truncated, has no ``END`` card, or is broken gzip).
+    """
+    raw, size = read_header_bytes(path)
+    return parse_header(raw), size
+
+
+def read_header_bytes(path: str | os.PathLike[str]) -> tuple[bytes, int]:
+    """Return the bytes of the primary header (up to, not including, ``END``) and the file size."""
+    try:
+        with open(path, "rb", buffering=0) as stream:
+            size = os.fstat(stream.fileno()).st_size
+            first = stream.read(_READ_SIZE)
+            if not first:
+                raise HeaderError("empty", "empty file (0 bytes)")
+            if first[:2] == b"\x1f\x8b":
+                return _read_gzip_header(stream, first), size
+            return _read_plain_header(stream, first, size), size
+    except HeaderError:
+        raise
+    except FileNotFoundError:
+        raise HeaderError("missing", "no such file") from None
+    except IsADirectoryError:
+        raise HeaderError("unreadable", "is a directory, not a file") from None
+    except PermissionError:
+        raise HeaderError("permission", "permission denied") from None
+    except OSError as exc:
+        raise HeaderError("unreadable", f"cannot read: {exc.strerror or exc}") from None
+
+
+def _check_fits_start(buffer: bytes | bytearray) -> None:
+    if len(buffer) >= 30 and _SIMPLE_TRUE.match(buffer, 0, 30):
+        return
+    start = bytes(buffer[:CARD_SIZE]).split(b"\0", 1)[0]
+    shown = start.decode("ascii", "replace").rstrip()
+    if len(shown) > 40:
+        shown = shown[:40] + "..."
+    raise HeaderError(
+        "not-fits",
+        f"not a FITS file: it starts with {shown!r} instead of 'SIMPLE  =  T'",
+    )
+
+
+def _find_end(buffer: bytes | bytearray, start: int) -> int:
+    """Offset of the END card at or after ``start`` (a card boundary), or -1."""
+    position = buffer.find(_END_CARD_KEY, start)
+    while position != -1:
+        if position % CARD_SIZE == 0:
+            return position
+        position = buffer.find(_END_CARD_KEY, position + 1)
+    return -1
+
+
+def _read_plain_header(stream: Any, first: bytes, size: int) -> bytes:
+    _check_fits_start(first)
+    buffer = first
+    searched = 0
+    while True:
+        end = _find_end(buffer, searched)
+        if end != -1:
+            return bytes(buffer[:end])
+        # Resume the search at the last whole card already searched.
+        searched = len(buffer) - len(buffer) % CARD_SIZE
+        if len(buffer) >= MAX_HEADER_BYTES:
+            raise HeaderError(
+                "no-end",
+                f"no END card in the first {MAX_HEADER_BYTES // 1024} KiB: "
+                "not a valid FITS primary header",
+            )
+        more = stream.read(_READ_SIZE)
+        if not more:
+            if size % BLOCK_SIZE:
+                raise HeaderError(
+                    "truncated",
+                    f"truncated: the file ends after {size} bytes, in the middle of "
+                    "a 2880-byte block, before the primary header's END card",
+                )
+            raise HeaderError(
+                "no-end",
+                f"no END card: the file ends after {size} bytes of header cards",
+            )
+        buffer += more
+
+
+def _read_gzip_header(stream: Any, first: bytes) -> bytes:
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    pending = first
+    buffer = bytearray()
+    searched = 0
+    checked_start = False
+    try:
+        while True:
+            # Decompress no more than needed: max_length bounds the output.
+            buffer += decompressor.decompress(pending, _READ_SIZE)
+            pending = decompressor.unconsumed_tail
+            if not checked_start and (len(buffer) >= CARD_SIZE or decompressor.eof):
+                _check_fits_start(buffer)
+                checked_start = True
+            end = _find_end(buffer, searched)
+            if end != -1:
+                return bytes(buffer[:end])
+            searched = len(buffer) - len(buffer) % CARD_SIZE
+            if len(buffer) >= MAX_HEADER_BYTES:
+                raise HeaderError(
+                    "no-end",
+                    f"no END card in the first {MAX_HEADER_BYTES // 1024} KiB "
+                    "of the decompressed stream",
+                )
+            if decompressor.eof:
+                if not buffer:
+                    raise HeaderError("empty", "empty gzip stream")
+                if len(buffer) % BLOCK_SIZE:
+                    raise HeaderError(
+                        "truncated",
+                        f"truncated: the decompressed file ends after {len(buffer)} "
+                        "bytes, before the primary header's END card",
+                    )
+                raise HeaderError(
+                    "no-end", "no END card: the decompressed file ends inside the header"
+                )
+            if not pending:
+                pending = stream.read(_GZIP_INPUT_CHUNK)
+                if not pending:
+                    raise HeaderError(
+                        "bad-gzip",
+                        "broken gzip: the compressed stream ends before the "
+                        "primary header's END card",
+                    )
+    except zlib.error as exc:
+        raise HeaderError("bad-gzip", f"broken gzip: {exc}") from None
+
+
+def parse_header(raw: bytes) -> HeaderValues:
+    """Extract the provenance keywords from primary-header bytes (cards before ``END``)."""
+    problem = None
+    if raw.isascii():
+        text = raw.decode("ascii")
+    else:
+        text = raw.decode("ascii", "replace")
+        problem = _non_ascii_problem(raw)
+
+    core_keys: list[str] = []
+    core_values: list[Any] = []
+    ref_keys: list[str] = []
+    ref_values: list[Any] = []
+    step_keys: list[str] = []
+    step_values: list[Any] = []
+    seen: set[str] = set()
+    length = len(text)
+    for start in range(0, length, CARD_SIZE):
+        keyword = text[start:start + 8].rstrip()
+        prefix = keyword[:2]
+        if keyword in _CORE_SET:
+            keys, values = core_keys, core_values
+        elif prefix == "R_":
+            keys, values = ref_keys, ref_values
+        elif prefix == "S_":
+            keys, values = step_keys, step_values
+        else:
+            continue
+        # Duplicated keywords: the first one counts, as in astropy.
+        if keyword in seen or text[start + 8:start + 10] != "= ":
+            continue
+        seen.add(keyword)
+        keys.append(keyword)
+        values.append(_card_value(text, start, length))
+    return HeaderValues(
+        (tuple(core_keys), tuple(core_values)),
+        (tuple(ref_keys), tuple(ref_values)),
+        (tuple(step_keys), tuple(step_values)),
+        problem,
+    )
+
+
+def _non_ascii_problem(raw: bytes) -> HeaderError:
+    for start in range(0, len(raw), CARD_SIZE):
+        card = raw[start:start + CARD_SIZE]
+        if not card.isascii():
+            keyword = card[:8].decode("ascii", "replace").rstrip()
+            return HeaderError(
+                "non-ascii",
+                f"non-ASCII bytes in header card {start // CARD_SIZE + 1} "
+                f"({keyword or 'blank keyword'}); FITS headers must be ASCII, "
+                "the bytes were read as U+FFFD",
+            )
+    raise AssertionError("non-ASCII header without a non-ASCII card")
+
+
+def _card_value(text: str, start: int, length: int) -> Any:
+    field = text[start + 10:start + CARD_SIZE]
+    stripped = field.lstrip()
+    if not stripped:
+        return None
+    if stripped[0] != "'":
+        return _scalar(stripped.split("/", 1)[0].strip())
+    segments = [_string_segment(stripped)]
+    # Long strings (astropy's rule): every CONTINUE card that follows is joined,
+    # and then each piece loses the '&' that marks a continuation.
+    position = start + CARD_SIZE
+    while position < length and text[position:position + 8] == "CONTINUE":
+        segments.append(_string_segment(text[position + 8:position + CARD_SIZE].lstrip()))
+        position += CARD_SIZE
+    if len(segments) == 1:
+        return segments[0]
+    return "".join(s[:-1] if s.endswith("&") else s for s in segments)
+
+
+def _string_segment(field: str) -> str:
+    match = _STRING_VALUE.match(field)
+    if match is None:
+        # An unterminated string: keep what is there rather than lose the keyword.
+        return field[1:].rstrip()
+    return match.group(1).replace("''", "'").rstrip()
+
+
+def _scalar(token: str) -> Any:
+    if token == "T":
+        return True
+    if token == "F":
+        return False
+    if not token:
+        return None
+    try:
+        return int(token)
+    except ValueError:
+        pass
+    try:
+        return float(token.replace("D", "E").replace("d", "e"))
+    except ValueError:
+        return token

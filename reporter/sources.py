@@ -1,0 +1,219 @@
+"""Expand what a user names on the command line into the files to scan.
+
+Inputs may be files, directories (searched recursively, following symbolic links
+but never around a loop), glob patterns expanded here rather than by the shell
+(``'data/**/*_cal.fits'``: quoted, so a large dataset does not hit the shell's
+argument limit), and ``@manifest.txt`` files listing one input per line.
+
+Nothing here opens a FITS file. What cannot be scanned becomes a :class:`Problem`
+(a missing file, a symbolic-link loop) that the scan turns into a record with an
+error; what is deliberately left out (a ``README.txt`` in a data folder) becomes a
+:class:`Skipped` entry, shown with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .modes import FITS_EXTENSIONS
+
+__all__ = ["Expansion", "Problem", "Skipped", "expand_inputs", "is_fits_name"]
+
+_GLOB_MAGIC = re.compile(r"[*?[]")
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An input, or a file found under one, that was deliberately not scanned."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A named input that cannot be scanned: it becomes a record with an error."""
+
+    path: str
+    code: str
+    message: str
+
+
+@dataclass
+class Expansion:
+    """The result of :func:`expand_inputs`."""
+
+    #: What to scan, in order: a path to read, or a Problem to record as it is.
+    entries: list[str | Problem] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    #: The inputs as given (manifests expanded), to say where the scan looked.
+    searched: list[str] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[str]:
+        """The paths to read."""
+        return [entry for entry in self.entries if isinstance(entry, str)]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The inputs that cannot be read."""
+        return [entry for entry in self.entries if isinstance(entry, Problem)]
+
+
+def is_fits_name(name: str) -> bool:
+    """Whether a file name has a FITS ending (``.fits``, ``.fit``, ``.fits.gz``, ``.fit.gz``)."""
+    return name.lower().endswith(FITS_EXTENSIONS)
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Expansion:
+    """Expand files, directories, globs and ``@manifest`` files into files to scan.
+
+    Files named explicitly are scanned whatever their name; files found in
+    directories or by globs only when they have a FITS ending. Each file appears
+    once, in the order the inputs name them (directories sorted by name).
+    """
+    expander = _Expander()
+    for item in inputs:
+        expander.add(os.fspath(item), origin=None)
+    return expander.result
+
+
+class _Expander:
+    def __init__(self) -> None:
+        self.result = Expansion()
+        self._seen_files: set[str] = set()
+        self._seen_dirs: dict[tuple[int, int], str] = {}
+        self._manifests: set[str] = set()
+
+    def add(self, item: str, origin: str | None) -> None:
+        if item.startswith("@") and len(item) > 1:
+            self._add_manifest(item[1:])
+            return
+        self.result.searched.append(item)
+        if _URL.match(item):
+            self._problem(item, "unsupported", "remote URLs are not supported by this version")
+        elif os.path.isdir(item):
+            self._walk(item)
+        elif os.path.lexists(item):
+            self._add_file(item, explicit=True)
+        elif _GLOB_MAGIC.search(item):
+            self._add_glob(item)
+        else:
+            where = f" (listed in {origin})" if origin else ""
+            self._problem(item, "missing", f"no such file or directory{where}")
+
+    def _add_manifest(self, manifest: str) -> None:
+        key = os.path.abspath(manifest)
+        if key in self._manifests:
+            self.result.skipped.append(Skipped(manifest, "manifest already read"))
+            return
+        self._manifests.add(key)
+        try:
+            with open(manifest, encoding="utf-8") as stream:
+                lines = stream.read().splitlines()
+        except FileNotFoundError:
+            self._problem(manifest, "missing", "manifest file not found")
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            self._problem(manifest, "unreadable", f"cannot read manifest: {exc}")
+            return
+        base = os.path.dirname(manifest)
+        for line in lines:
+            entry = line.strip()
+            if not entry or entry.startswith("#"):
+                continue
+            # Entries are relative to the manifest's folder, so a manifest
+            # kept beside its data works from any working directory.
+            if not _URL.match(entry) and not os.path.isabs(entry.lstrip("@")):
+                entry = _join_relative(base, entry)
+            self.add(entry, origin=manifest)
+
+    def _add_glob(self, pattern: str) -> None:
+        matches = sorted(glob.glob(pattern, recursive=True))
+        if not matches:
+            self.result.skipped.append(Skipped(pattern, "the pattern matched nothing"))
+        for match in matches:
+            if os.path.isdir(match):
+                self._walk(match)
+            else:
+                self._add_file(match, explicit=False)
+
+    def _add_file(self, path: str, explicit: bool) -> None:
+        if not explicit and not is_fits_name(path):
+            self.result.skipped.append(Skipped(path, "not a FITS file name"))
+            return
+        key = os.path.normpath(path)
+        if key in self._seen_files:
+            return
+        self._seen_files.add(key)
+        self.result.entries.append(path)
+
+    def _walk(self, top: str) -> None:
+        # Iterative depth-first walk; directories are identified by (device, inode)
+        # so a symbolic link back to an ancestor is reported, not followed forever.
+        stack: list[tuple[str, tuple[tuple[int, int], ...]]] = [(top, ())]
+        while stack:
+            directory, ancestors = stack.pop()
+            try:
+                info = os.stat(directory)
+            except OSError as exc:
+                self._problem(directory, "unreadable", f"cannot open directory: {exc.strerror}")
+                continue
+            identity = (info.st_dev, info.st_ino)
+            if identity in ancestors:
+                first = self._seen_dirs.get(identity, "an enclosing folder")
+                self._problem(
+                    directory, "symlink-loop",
+                    f"symbolic link loop: this folder is {first} again; not followed",
+                )
+                continue
+            if identity in self._seen_dirs:
+                self.result.skipped.append(
+                    Skipped(directory, f"same folder as {self._seen_dirs[identity]}, already scanned")
+                )
+                continue
+            self._seen_dirs[identity] = directory
+            try:
+                with os.scandir(directory) as entries:
+                    names = sorted((entry.name, entry) for entry in entries)
+            except OSError as exc:
+                self._problem(directory, "permission" if isinstance(exc, PermissionError)
+                              else "unreadable", f"cannot list directory: {exc.strerror}")
+                continue
+            subdirs = []
+            for name, entry in names:
+                path = os.path.join(directory, name)
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    subdirs.append(path)
+                elif entry.is_symlink() and not os.path.exists(path):
+                    if is_fits_name(name):
+                        self._problem(path, "missing", "broken symbolic link")
+                    else:
+                        self.result.skipped.append(Skipped(path, "broken symbolic link"))
+                else:
+                    self._add_file(path, explicit=False)
+            chain = (*ancestors, identity)
+            # Reversed so the stack visits subfolders in name order.
+            stack.extend((sub, chain) for sub in reversed(subdirs))
+
+    def _problem(self, path: str, code: str, message: str) -> None:
+        key = os.path.normpath(path)
+        if key in self._seen_files:
+            return
+        self._seen_files.add(key)
+        self.result.entries.append(Problem(path, code, message))
+
+
+def _join_relative(base: str, entry: str) -> str:
+    if entry.startswith("@"):
+        return "@" + os.path.join(base, entry[1:])
+    return os.path.join(base, entry)

@@ -1,0 +1,87 @@
+"""A readable summary of an inventory, as plain text for a terminal."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .inventory import Inventory
+
+__all__ = ["format_summary"]
+
+_ABSENT = "(absent)"
+
+
+def format_summary(inventory: Inventory, *, verbose: bool = False, max_errors: int = 10) -> str:
+    """Summarise an inventory: files per program × instrument × mode, the distinct
+    CAL_VER and CRDS_CTX values with counts, and the files that could not be read.
+
+    ``verbose`` also lists what was skipped and every unreadable file.
+    """
+    from tabulate import tabulate
+
+    failed = inventory.failed
+    read = len(inventory) - len(failed)
+    lines = [_headline(inventory, read, len(failed)), ""]
+
+    groups = inventory.groups()
+    if groups:
+        rows = [
+            (key.program, key.instrument, key.mode, len(records),
+             _values_with_counts(record.cal_ver for record in records),
+             _values_with_counts(record.crds_ctx for record in records))
+            for key, records in groups.items()
+        ]
+        lines.append(tabulate(rows, headers=("Program", "Instrument", "Mode", "Files",
+                                             "CAL_VER", "CRDS_CTX"), disable_numparse=True,
+                              colalign=("left", "left", "left", "right", "left", "left")))
+        lines.append("")
+        for keyword in ("CAL_VER", "CRDS_CTX"):
+            counts = inventory.counts(keyword)
+            rows = [(_shown(value), count) for value, count in _sorted_counts(counts)]
+            lines.append(tabulate(rows, headers=(keyword, "Files"), disable_numparse=True,
+                                  colalign=("left", "right")))
+            lines.append("")
+
+    if failed:
+        lines.append(f"Unreadable files ({len(failed)}):")
+        shown = failed if verbose else failed[:max_errors]
+        lines.extend(f"  {record.path}: {record.error}" for record in shown)
+        if len(shown) < len(failed):
+            lines.append(f"  ... and {len(failed) - len(shown)} more (--verbose lists them all)")
+        lines.append("")
+    if verbose and inventory.skipped:
+        lines.append(f"Skipped ({len(inventory.skipped)}):")
+        lines.extend(f"  {item.path}: {item.reason}" for item in inventory.skipped)
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _headline(inventory: Inventory, read: int, failed: int) -> str:
+    programs = {record.program for record in inventory.read_ok if record.program}
+    text = f"Scanned {len(inventory)} file{'s' if len(inventory) != 1 else ''}: {read} read"
+    text += f", {failed} unreadable" if failed else ""
+    if programs:
+        text += f"; {len(programs)} program{'s' if len(programs) != 1 else ''}"
+    elapsed = inventory.meta.get("elapsed_seconds")
+    if isinstance(elapsed, (int, float)):
+        text += f" ({elapsed:.2f} s)"
+    if inventory.skipped:
+        text += f". {len(inventory.skipped)} skipped (--verbose says which)"
+    return text + "."
+
+
+def _shown(value: Any) -> str:
+    return _ABSENT if value is None else str(value)
+
+
+def _sorted_counts(counts: Counter[Any]) -> list[tuple[Any, int]]:
+    # Values in their natural order, absent last: easier to read than by count.
+    return sorted(counts.items(), key=lambda item: (item[0] is None, str(item[0])))
+
+
+def _values_with_counts(values: Any) -> str:
+    counts = Counter(values)
+    if len(counts) == 1:
+        return _shown(next(iter(counts)))
+    return ", ".join(f"{_shown(value)} ({count})" for value, count in _sorted_counts(counts))
