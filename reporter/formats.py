@@ -24,7 +24,7 @@ from .errors import InventoryError, UsageError
 from .headers import CORE_KEYWORDS
 from .inventory import Inventory
 from .outputs import open_atomic
-from .records import KeywordMap, ProvenanceRecord
+from .records import KeywordMap, KeywordSelector, ProvenanceRecord
 from .sources import Skipped
 
 __all__ = ["FORMATS", "dump_inventory", "format_from_name", "read_inventory", "write_inventory"]
@@ -91,11 +91,13 @@ def _check_format(format: str) -> str:
 
 
 def _columns(records: Iterable[ProvenanceRecord]) -> list[str]:
-    references: set[str] = set()
-    steps: set[str] = set()
+    # Records share a few keyword layouts: collect each layout's names once.
+    layouts = {}
     for record in records:
-        references.update(record.reference_files)
-        steps.update(record.step_status)
+        for mapping in (record.reference_files, record.step_status):
+            layouts.setdefault(mapping.layout_id, mapping)
+    references = {key for mapping in layouts.values() for key in mapping if key[:2] == "R_"}
+    steps = {key for mapping in layouts.values() for key in mapping if key[:2] == "S_"}
     return [*_FILE_COLUMNS, *_DERIVED_COLUMNS, *CORE_KEYWORDS, *sorted(references), *sorted(steps)]
 
 
@@ -160,9 +162,9 @@ def _record_json(record: ProvenanceRecord) -> dict[str, Any]:
         "instrument": record.instrument,
         "mode": record.mode,
         "suffix": record.suffix,
-        "keywords": dict(record.keywords),
-        "reference_files": dict(record.reference_files),
-        "step_status": dict(record.step_status),
+        "keywords": record.keywords.to_dict(),
+        "reference_files": record.reference_files.to_dict(),
+        "step_status": record.step_status.to_dict(),
     }
 
 
@@ -195,11 +197,19 @@ def _read_json(path: str) -> Inventory:
 
 def _dump_csv(inventory: Inventory, stream: IO[str]) -> None:
     columns = _columns(inventory.records)
+    keyword_columns = columns[len(_FILE_COLUMNS) + len(_DERIVED_COLUMNS):]
+    core = KeywordSelector(CORE_KEYWORDS)
+    references = KeywordSelector(tuple(c for c in keyword_columns if c[:2] == "R_"))
+    steps = KeywordSelector(tuple(c for c in keyword_columns if c[:2] == "S_"))
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(columns)
-    for record in inventory.records:
-        writer.writerow(["" if value is None else value
-                         for value in (_cell(record, column) for column in columns)])
+    # The csv module writes None as an empty cell: an absent keyword.
+    writer.writerows(
+        (record.path, record.size, record.error_code, record.error, record.instrument,
+         record.mode, record.suffix, *core(record.keywords),
+         *references(record.reference_files), *steps(record.step_status))
+        for record in inventory.records
+    )
 
 
 def _read_csv(path: str) -> Inventory:

@@ -8,6 +8,7 @@ read still has a record, with ``error`` saying why.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from .headers import HeaderValues
 from .modes import instrument_name, observing_mode, product_suffix
 
-__all__ = ["KeywordMap", "ProvenanceRecord", "EMPTY"]
+__all__ = ["EMPTY", "KeywordMap", "KeywordSelector", "ProvenanceRecord"]
 
 
 # Keyword layouts (the tuple of keyword names in a group) repeat across a dataset:
@@ -51,6 +52,18 @@ class KeywordMap(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._values[self._index[key]]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        position = self._index.get(key)
+        return default if position is None else self._values[position]
+
+    @property
+    def layout_id(self) -> int:
+        """The same for every map with these keywords in this order."""
+        return id(self._index)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(zip(self._index, self._values))
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)
 
@@ -80,6 +93,35 @@ class KeywordMap(Mapping[str, Any]):
 
 
 EMPTY = KeywordMap()
+
+
+class KeywordSelector:
+    """Pick the values of fixed columns from many maps quickly (for table output).
+
+    Maps that share a layout share one precomputed :func:`operator.itemgetter`.
+    """
+
+    def __init__(self, keys: tuple[str, ...], missing: Any = None):
+        self.keys = tuple(keys)
+        self._missing = (missing,)
+        self._getters: dict[int, Any] = {}
+
+    def __call__(self, mapping: KeywordMap) -> tuple[Any, ...]:
+        # Layout indexes live for the whole process (_LAYOUTS), so their id is stable.
+        getter = self._getters.get(mapping.layout_id)
+        if getter is None:
+            index = mapping._index
+            absent = len(index)
+            positions = [index.get(key, absent) for key in self.keys]
+            if len(positions) == 1:
+                position = positions[0]
+                getter = lambda values: (values[position],)  # noqa: E731
+            elif positions:
+                getter = operator.itemgetter(*positions)
+            else:
+                getter = lambda values: ()  # noqa: E731
+            self._getters[id(index)] = getter
+        return getter(mapping._values + self._missing)
 
 
 @dataclass(frozen=True, slots=True)
