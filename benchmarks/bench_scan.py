@@ -87,7 +87,11 @@ def generate(directory: Path, count: int, data_mb: float) -> None:
     template = _template_header()
     raw = bytearray(template.tostring().encode("ascii"))
     positions = {}
-    for key in ("FILENAME", "DATE", "OBS_ID", "DETECTOR", "CRDS_CTX", "FILTER", "EXPOSURE"):
+    # Reference files differ by detector and filter, as in real products.
+    per_detector = ("R_DARK", "R_GAIN", "R_READNO", "R_LINEAR", "R_SATURA", "R_SUPERB", "R_MASK")
+    per_filter = ("R_FLAT", "R_PHOTOM", "R_AREA", "R_DISTOR")
+    for key in ("FILENAME", "DATE", "OBS_ID", "DETECTOR", "CRDS_CTX", "FILTER", "EXPOSURE",
+                *per_detector, *per_filter):
         positions[key] = template.index(key) * 80
     extension = fits.ImageHDU().header
     data_bytes = int(data_mb * 1024 * 1024) // BLOCK * BLOCK
@@ -115,6 +119,11 @@ def generate(directory: Path, count: int, data_mb: float) -> None:
             "FILTER": filters[(number // 6) % 6],
             "EXPOSURE": f"{number % 1000 + 1}",
         }
+        detector, filter_ = detectors[number % 6].lower(), filters[(number // 6) % 6].lower()
+        for key in per_detector:
+            values[key] = f"crds://jwst_nircam_{key[2:].lower()}_{detector}_0{len(key) * 37 % 900:03d}.fits"
+        for key in per_filter:
+            values[key] = f"crds://jwst_nircam_{key[2:].lower()}_{detector}_{filter_}.fits"
         header = bytearray(raw)
         for key, value in values.items():
             header[positions[key]:positions[key] + 80] = _card(key, value)
@@ -126,7 +135,7 @@ def generate(directory: Path, count: int, data_mb: float) -> None:
 
 
 class PeakMemory:
-    """Peak resident memory of a process and its children, sampled from /proc."""
+    """Peak memory (PSS) of a process and its children, sampled from /proc."""
 
     def __init__(self, pid: int):
         self.pid = pid
@@ -147,13 +156,16 @@ class PeakMemory:
         return pids
 
     def _rss(self, pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/status") as stream:
-                for line in stream:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            pass
+        # PSS, not RSS: a forked worker shares its parent's pages, and RSS would
+        # count them twice. RSS only where smaps_rollup is missing.
+        for name, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+            try:
+                with open(name) as stream:
+                    for line in stream:
+                        if line.startswith(field):
+                            return int(line.split()[1]) * 1024
+            except OSError:
+                continue
         return 0
 
     def _run(self) -> None:
@@ -209,7 +221,7 @@ def main() -> None:
         generate(directory, args.files, args.data_mb)
     files = sorted(str(path) for path in directory.iterdir())
     size = os.path.getsize(files[0])
-    print(f"{args.files} files, {size / 1e6:.1f} MB each (header {BLOCK * 0 + _header_bytes(files[0])} bytes)")
+    print(f"{args.files} files, {size / 1e6:.1f} MB each (primary header {_header_bytes(files[0])} bytes)")
 
     tool = shutil.which("jwst-provenance") or sys.exit("jwst-provenance is not installed")
     commands = {"jwst-provenance scan": [tool, "scan", str(directory), "--format", "csv"]}

@@ -15,6 +15,7 @@ the derived ``instrument``, ``mode`` and ``suffix``, every core keyword, then ev
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable
@@ -201,15 +202,56 @@ def _dump_csv(inventory: Inventory, stream: IO[str]) -> None:
     core = KeywordSelector(CORE_KEYWORDS)
     references = KeywordSelector(tuple(c for c in keyword_columns if c[:2] == "R_"))
     steps = KeywordSelector(tuple(c for c in keyword_columns if c[:2] == "S_"))
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(columns)
-    # The csv module writes None as an empty cell: an absent keyword.
-    writer.writerows(
-        (record.path, record.size, record.error_code, record.error, record.instrument,
-         record.mode, record.suffix, *core(record.keywords),
-         *references(record.reference_files), *steps(record.step_status))
-        for record in inventory.records
-    )
+    render = _CsvLine()
+    render_fragment = _CsvFragments(render)
+    stream.write(render(columns) + "\n")
+    for record in inventory.records:
+        # The csv module writes None as an empty cell: an absent keyword.
+        head = render((record.path, record.size, record.error_code, record.error,
+                       record.instrument, record.mode, record.suffix, *core(record.keywords)))
+        stream.write(",".join((
+            head,
+            *render_fragment(references, record.reference_files),
+            *render_fragment(steps, record.step_status),
+        )) + "\n")
+
+
+class _CsvLine:
+    """Render one CSV line (no line end) with the csv module's quoting."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="")
+
+    def __call__(self, fields: Iterable[Any]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(fields)
+        return self._buffer.getvalue()
+
+
+class _CsvFragments:
+    """The R_* and S_* cells of a row repeat across a dataset: render each once."""
+
+    _LIMIT = 4096
+
+    def __init__(self, render: _CsvLine):
+        self._render = render
+        self._cache: dict[tuple[int, int, tuple[Any, ...]], str] = {}
+
+    def __call__(self, selector: KeywordSelector, mapping: KeywordMap) -> tuple[str, ...]:
+        if not selector.keys:
+            return ()
+        values = selector(mapping)
+        if len(values) == 1:  # csv quotes a lone empty cell; render it with the rest
+            return (self._render(values),) if values[0] is not None else ("",)
+        key = (id(selector), mapping.layout_id, values)
+        text = self._cache.get(key)
+        if text is None:
+            if len(self._cache) >= self._LIMIT:
+                self._cache.clear()
+            text = self._cache[key] = self._render(values)
+        return (text,)
 
 
 def _read_csv(path: str) -> Inventory:

@@ -110,25 +110,42 @@ def read_provenance(path: str | os.PathLike[str]) -> tuple[HeaderValues, int]:
 
 def read_header_bytes(path: str | os.PathLike[str]) -> tuple[bytes, int]:
     """Return the bytes of the primary header (up to, not including, ``END``) and the file size."""
+    # os-level calls: a file object per file costs more than the read itself.
     try:
-        with open(path, "rb", buffering=0) as stream:
-            size = os.fstat(stream.fileno()).st_size
-            first = stream.read(_READ_SIZE)
-            if not first:
-                raise HeaderError("empty", "empty file (0 bytes)")
-            if first[:2] == b"\x1f\x8b":
-                return _read_gzip_header(stream, first), size
-            return _read_plain_header(stream, first, size), size
-    except HeaderError:
-        raise
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise HeaderError("missing", "no such file") from None
-    except IsADirectoryError:
-        raise HeaderError("unreadable", "is a directory, not a file") from None
     except PermissionError:
         raise HeaderError("permission", "permission denied") from None
     except OSError as exc:
+        raise HeaderError("unreadable", f"cannot open: {exc.strerror or exc}") from None
+    try:
+        size = os.fstat(descriptor).st_size
+        first = os.read(descriptor, _READ_SIZE)
+        if not first:
+            raise HeaderError("empty", "empty file (0 bytes)")
+        stream = _Descriptor(descriptor)
+        if first[:2] == b"\x1f\x8b":
+            return _read_gzip_header(stream, first), size
+        return _read_plain_header(stream, first, size), size
+    except IsADirectoryError:
+        raise HeaderError("unreadable", "is a directory, not a file") from None
+    except OSError as exc:
         raise HeaderError("unreadable", f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
+
+
+class _Descriptor:
+    """``read(n)`` over an open file descriptor."""
+
+    __slots__ = ("descriptor",)
+
+    def __init__(self, descriptor: int):
+        self.descriptor = descriptor
+
+    def read(self, size: int) -> bytes:
+        return os.read(self.descriptor, size)
 
 
 def _check_fits_start(buffer: bytes | bytearray) -> None:
@@ -248,16 +265,14 @@ def parse_header(raw: bytes) -> HeaderValues:
     layout = _layout_of(text)
     core_values = tuple([
         _card_value(text, index * CARD_SIZE, len(text)) if continued
-        else _fast_value(text, index * CARD_SIZE)
+        else _cached_value(text, index * CARD_SIZE)
         for index, continued in layout.core_cards
     ])
-    run_values: list[Any] = []
-    for run in layout.runs:
-        run_values.extend(run.values(text))
+    references, steps = layout.split_runs(tuple([run.values(text) for run in layout.runs]))
     return HeaderValues(
         (layout.core_keys, core_values),
-        (layout.reference_keys, tuple([run_values[i] for i in layout.reference_picks])),
-        (layout.step_keys, tuple([run_values[i] for i in layout.step_picks])),
+        (layout.reference_keys, references),
+        (layout.step_keys, steps),
         problem,
     )
 
@@ -302,7 +317,7 @@ class _Layout:
     """Where the provenance cards are in headers with one sequence of keywords."""
 
     __slots__ = ("core_keys", "core_cards", "runs", "reference_keys", "reference_picks",
-                 "step_keys", "step_picks")
+                 "step_keys", "step_picks", "_split")
 
     def __init__(self, text: str):
         fields = _KEY_FIELDS.findall(text)
@@ -345,6 +360,19 @@ class _Layout:
         self.step_keys = tuple(key for _, key, _ in run_cards if key[0] == "S")
         self.reference_picks = tuple(i for i, (_, key, _) in enumerate(run_cards) if key[0] == "R")
         self.step_picks = tuple(i for i, (_, key, _) in enumerate(run_cards) if key[0] == "S")
+        self._split: dict[tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+
+    def split_runs(self, runs: tuple[tuple[Any, ...], ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The R_* and S_* values from the runs' values, one shared pair per distinct input."""
+        split = self._split.get(runs)
+        if split is None:
+            values = [value for run in runs for value in run]
+            split = (tuple([values[i] for i in self.reference_picks]),
+                     tuple([values[i] for i in self.step_picks]))
+            if len(self._split) >= _MAX_RUNS_CACHED:
+                self._split.clear()
+            self._split[runs] = split
+        return split
 
 
 _LAYOUTS: dict[str, _Layout] = {}
@@ -361,6 +389,22 @@ def _layout_of(text: str) -> _Layout:
             _LAYOUTS.clear()
         _LAYOUTS[signature] = layout
     return layout
+
+
+_CARD_VALUES: dict[str, Any] = {}
+_MAX_CARD_VALUES = 4096
+
+
+def _cached_value(text: str, start: int) -> Any:
+    """A core card's value; most (CAL_VER, CRDS_CTX, INSTRUME...) repeat across files."""
+    card = text[start:start + CARD_SIZE]
+    value = _CARD_VALUES.get(card, _CARD_VALUES)
+    if value is _CARD_VALUES:
+        value = _fast_value(text, start)
+        if len(_CARD_VALUES) >= _MAX_CARD_VALUES:
+            _CARD_VALUES.clear()
+        _CARD_VALUES[card] = value
+    return value
 
 
 def _fast_value(text: str, start: int) -> Any:

@@ -8,6 +8,7 @@ read still has a record, with ``error`` saying why.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ __all__ = ["EMPTY", "KeywordMap", "KeywordSelector", "ProvenanceRecord"]
 # Keyword layouts (the tuple of keyword names in a group) repeat across a dataset:
 # sharing one name → position index between maps keeps each record small.
 _LAYOUTS: dict[tuple[str, ...], dict[str, int]] = {}
+# id(keys) -> (keys, index); holding ``keys`` keeps the id from being reused.
+_LAYOUTS_BY_ID: dict[int, tuple[tuple[str, ...], dict[str, int]]] = {}
 
 
 class KeywordMap(Mapping[str, Any]):
@@ -36,12 +39,21 @@ class KeywordMap(Mapping[str, Any]):
     def __init__(self, keys: tuple[str, ...] = (), values: tuple[Any, ...] = ()):
         if len(keys) != len(values):
             raise ValueError("keys and values differ in length")
+        # The reader hands over the same keys tuple for every file of a layout:
+        # looking it up by identity avoids hashing a long tuple per record.
+        known = _LAYOUTS_BY_ID.get(id(keys))
+        if known is not None and known[0] is keys:
+            self._index = known[1]
+            self._values = values
+            return
         index = _LAYOUTS.get(keys)
         if index is None:
             index = _LAYOUTS.setdefault(keys, {key: i for i, key in enumerate(keys)})
             if len(index) != len(keys):
                 del _LAYOUTS[keys]
                 raise ValueError(f"duplicate keyword in {keys!r}")
+        if len(_LAYOUTS_BY_ID) < 4096:
+            _LAYOUTS_BY_ID[id(keys)] = (keys, index)
         self._index = index
         self._values = values
 
@@ -55,6 +67,19 @@ class KeywordMap(Mapping[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         position = self._index.get(key)
         return default if position is None else self._values[position]
+
+    @property
+    def values_tuple(self) -> tuple[Any, ...]:
+        return self._values
+
+    def share_values(self, values: tuple[Any, ...]) -> None:
+        """Replace the values by an equal tuple held elsewhere (saves memory).
+
+        The only mutation a map allows, and it changes nothing visible.
+        """
+        if values != self._values:
+            raise ValueError("share_values needs an equal tuple")
+        self._values = values
 
     @property
     def layout_id(self) -> int:
@@ -174,11 +199,10 @@ class ProvenanceRecord:
     ) -> ProvenanceRecord:
         """Make a record, deriving instrument, mode and product suffix."""
         get = keywords.get
+        instrument, mode = _instrument_and_mode(get("INSTRUME"), get("EXP_TYPE"), get("TSOVISIT"))
         return cls(
             path, keywords, reference_files, step_status, size, error_code, error,
-            instrument_name(get("INSTRUME"), get("EXP_TYPE")),
-            observing_mode(get("EXP_TYPE"), get("TSOVISIT")),
-            product_suffix(path),
+            instrument, mode, product_suffix(path),
         )
 
     @classmethod
@@ -227,6 +251,11 @@ class ProvenanceRecord:
         if keyword[:2] == "S_":
             return self.step_status.get(keyword, default)
         return self.keywords.get(keyword, default)
+
+
+@functools.lru_cache(maxsize=1024)
+def _instrument_and_mode(instrume: Any, exp_type: Any, tsovisit: Any) -> tuple[str | None, str | None]:
+    return instrument_name(instrume, exp_type), observing_mode(exp_type, tsovisit)
 
 
 def _text(value: Any) -> str | None:

@@ -8,13 +8,11 @@ would cost more than it saves.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,7 +20,7 @@ from . import __version__
 from .errors import NoFilesFound
 from .headers import HeaderError, read_provenance
 from .inventory import Inventory
-from .records import KeywordMap, ProvenanceRecord
+from .records import ProvenanceRecord
 from .sources import Problem, expand_inputs
 
 __all__ = ["default_jobs", "read_record", "scan", "scan_files"]
@@ -31,7 +29,7 @@ __all__ = ["default_jobs", "read_record", "scan", "scan_files"]
 Progress = Callable[[int, int], None]
 
 # Below this many files, worker start-up costs more than it saves.
-_PARALLEL_THRESHOLD = 400
+_PARALLEL_THRESHOLD = 4000
 _CHUNK = 256
 
 
@@ -108,19 +106,33 @@ def _scan_entries(entries: Sequence[str | Problem], jobs: int | None,
     jobs = default_jobs() if jobs is None else max(1, jobs)
     total = len(entries)
     done = 0
+    chunks = [entries[i:i + _CHUNK] for i in range(0, total, _CHUNK)]
     if jobs == 1 or total < _PARALLEL_THRESHOLD:
-        for entry in entries:
-            yield _record_for(entry)
-            done += 1
-            if progress is not None and (done % _CHUNK == 0 or done == total):
+        for chunk in chunks:
+            yield from map(_record_for, chunk)
+            done += len(chunk)
+            if progress is not None:
                 progress(done, total)
         return
-    chunks = [entries[i:i + _CHUNK] for i in range(0, total, _CHUNK)]
+    # Imported here: a small scan should not pay for them at start-up.
+    from concurrent.futures import ProcessPoolExecutor
+
+    # This process reads a share of the chunks itself rather than wait: records
+    # from workers cost it a copy (pickle) and a pass to share repeated values,
+    # about a third of what reading them would. One chunk in ``jobs`` stays here,
+    # which balances the two on two cores.
     interner = _Interner()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context()) as pool:
-        for chunk in pool.map(_read_chunk, chunks):
-            for record in chunk:
-                yield interner.record(record)
+    local = jobs
+    with ProcessPoolExecutor(max_workers=jobs - 1 if jobs > 2 else 1,
+                             mp_context=_mp_context()) as pool:
+        futures = {number: pool.submit(_read_chunk, chunk)
+                   for number, chunk in enumerate(chunks) if number % local}
+        for number, chunk in enumerate(chunks):
+            if number % local == 0:
+                records = [_record_for(entry) for entry in chunk]
+            else:
+                records = interner.chunk(futures.pop(number).result())
+            yield from records
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
@@ -133,12 +145,14 @@ def _record_for(entry: str | Problem) -> ProvenanceRecord:
 
 
 def _read_chunk(entries: Sequence[str | Problem]) -> list[ProvenanceRecord]:
-    # Interning inside the chunk lets pickle send each repeated value once.
-    interner = _Interner()
-    return [interner.record(_record_for(entry)) for entry in entries]
+    # The reader's caches hand out one object per repeated value, so pickle
+    # already sends each of them once per chunk.
+    return [_record_for(entry) for entry in entries]
 
 
 def _mp_context() -> Any:
+    import multiprocessing
+
     # fork starts workers fastest, but is unsafe once threads exist (and is not
     # available on Windows, nor the default on macOS).
     if sys.platform.startswith("linux") and threading.active_count() == 1:
@@ -147,34 +161,24 @@ def _mp_context() -> Any:
 
 
 class _Interner:
-    """Share equal values between records: datasets repeat most header values.
+    """Share the R_*/S_* values of records that came from worker processes.
 
-    Only strings are shared (``True == 1`` in a dict, so other types must not be),
-    and whole tuples of strings, which is what R_* and S_* values are.
+    Within one chunk pickle keeps shared objects shared; across chunks each has
+    its own copies, which at 100,000 files would cost tens of MB. Each distinct
+    tuple object of a chunk is looked up once, by identity.
     """
 
     def __init__(self) -> None:
-        self._strings: dict[str, str] = {}
-        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._tuples: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
-    def _values(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
-        strings = self._strings
-        if all(type(value) is str for value in values):
-            shared = self._tuples.get(values)
-            if shared is None:
-                shared = tuple(strings.setdefault(value, value) for value in values)
-                self._tuples[shared] = shared
-            return shared
-        return tuple(strings.setdefault(value, value) if type(value) is str else value
-                     for value in values)
-
-    def _map(self, mapping: KeywordMap) -> KeywordMap:
-        keys, values = mapping.items_tuple()
-        return KeywordMap(keys, self._values(values))
-
-    def record(self, record: ProvenanceRecord) -> ProvenanceRecord:
-        return ProvenanceRecord(
-            record.path, self._map(record.keywords), self._map(record.reference_files),
-            self._map(record.step_status), record.size, record.error_code, record.error,
-            record.instrument, record.mode, record.suffix,
-        )
+    def chunk(self, records: list[ProvenanceRecord]) -> list[ProvenanceRecord]:
+        shared_by_id: dict[int, tuple[Any, ...]] = {}
+        for record in records:
+            for mapping in (record.reference_files, record.step_status):
+                values = mapping.values_tuple
+                shared = shared_by_id.get(id(values))
+                if shared is None:
+                    shared = shared_by_id[id(values)] = self._tuples.setdefault(values, values)
+                if shared is not values:
+                    mapping.share_values(shared)
+        return records

@@ -148,6 +148,8 @@ class _Expander:
             self.result.skipped.append(Skipped(path, "not a FITS file name"))
             return
         key = os.path.normpath(path)
+        if key == path:
+            key = path  # share the string with the entry rather than keep a copy
         if key in self._seen_files:
             return
         self._seen_files.add(key)
@@ -178,29 +180,38 @@ class _Expander:
                 )
                 continue
             self._seen_dirs[identity] = directory
+            files: list[str] = []
+            subdirs: list[str] = []
+            broken: list[str] = []
             try:
+                # Keep names only: DirEntry objects cost ~10x more memory, and a
+                # folder may hold 100,000 files.
                 with os.scandir(directory) as entries:
-                    names = sorted((entry.name, entry) for entry in entries)
+                    for entry in entries:
+                        try:
+                            is_dir = entry.is_dir()
+                        except OSError:
+                            is_dir = False
+                        if is_dir:
+                            subdirs.append(entry.name)
+                        elif entry.is_symlink() and not os.path.exists(entry.path):
+                            broken.append(entry.name)
+                        else:
+                            files.append(entry.name)
             except OSError as exc:
                 self._problem(directory, "permission" if isinstance(exc, PermissionError)
                               else "unreadable", f"cannot list directory: {exc.strerror}")
                 continue
-            subdirs = []
-            for name, entry in names:
+            for name in sorted(broken):
                 path = os.path.join(directory, name)
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if is_dir:
-                    subdirs.append(path)
-                elif entry.is_symlink() and not os.path.exists(path):
-                    if is_fits_name(name):
-                        self._problem(path, "missing", "broken symbolic link")
-                    else:
-                        self.result.skipped.append(Skipped(path, "broken symbolic link"))
+                if is_fits_name(name):
+                    self._problem(path, "missing", "broken symbolic link")
                 else:
-                    self._add_file(path, explicit=False)
+                    self.result.skipped.append(Skipped(path, "broken symbolic link"))
+            files.sort()
+            for name in files:
+                self._add_file(os.path.join(directory, name), explicit=False)
+            subdirs = [os.path.join(directory, name) for name in sorted(subdirs)]
             chain = (*ancestors, identity)
             # Reversed so the stack visits subfolders in name order.
             stack.extend((sub, chain) for sub in reversed(subdirs))
