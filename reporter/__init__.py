@@ -3,9 +3,9 @@
 The library does the work; the ``jwst-provenance`` command is a thin shell over it.
 
 >>> import reporter
->>> inventory = reporter.scan(["data/"])            # doctest: +SKIP
+>>> inventory = reporter.scan(["examples/data"])   # doctest: +SKIP
 >>> inventory.counts("CRDS_CTX")                    # doctest: +SKIP
-Counter({'jwst_1241.pmap': 12, 'jwst_1183.pmap': 7})
+Counter({'jwst_1241.pmap': 11, 'jwst_1183.pmap': 5, 'jwst_1225.pmap': 5, None: 1})
 >>> inventory.write("inventory.ecsv")               # doctest: +SKIP
 """
 

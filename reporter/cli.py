@@ -23,10 +23,6 @@ from .errors import ReporterError
 
 app = typer.Typer(
     name="jwst-provenance",
-    help=(
-        "Gather, check and report the processing provenance (pipeline version CAL_VER, "
-        "CRDS context CRDS_CTX, reference files) of a JWST dataset, for papers and referees."
-    ),
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -55,10 +51,13 @@ def main(
                      help="Show the version and exit."),
     ] = False,
 ) -> None:
-    """Gather, check and report the processing provenance of a JWST dataset.
+    """Gather, check and report the processing provenance (pipeline version
+    CAL_VER, CRDS context CRDS_CTX, reference files) of a JWST dataset, for
+    papers and referees.
 
     \b
     Example:
+      jwst-provenance scan data/
       jwst-provenance scan data/ --output inventory.ecsv
     """
 

@@ -271,6 +271,9 @@ def _inventory_table(inventory: Inventory) -> Any:
 
     columns = _columns(inventory.records)
     table = Table(meta=_header_meta(inventory))
+    # ECSV writes an empty string and a masked (absent) cell alike: say which
+    # cells are empty strings, so that they do not come back as absent.
+    empty_strings: dict[str, list[int]] = {}
     for name in columns:
         values = [_cell(record, name) for record in inventory.records]
         mask = [value is None for value in values]
@@ -284,7 +287,12 @@ def _inventory_table(inventory: Inventory) -> Any:
         else:
             # Text, or a keyword whose type differs between files: keep it as text.
             data = ["" if value is None else str(value) for value in values]
+            empty = [row for row, value in enumerate(values) if value == ""]
+            if empty:
+                empty_strings[name] = empty
         table.add_column(MaskedColumn(data, name=name, mask=mask, dtype=None if data else str))
+    if empty_strings:
+        table.meta["empty_strings"] = empty_strings
     return table
 
 
@@ -295,6 +303,9 @@ def _read_ecsv(path: str) -> Inventory:
     if "path" not in table.colnames:
         raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'path' column)")
     columns = {name: _column_values(table[name]) for name in table.colnames}
+    for name, rows in dict(table.meta.pop("empty_strings", None) or {}).items():
+        for row in rows:
+            columns[name][row] = ""
     records = [
         _record_from_fields({name: values[row] for name, values in columns.items()})
         for row in range(len(table))

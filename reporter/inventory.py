@@ -44,7 +44,7 @@ class Inventory:
     >>> inventory = reporter.scan(["examples/data"])       # doctest: +SKIP
     >>> inventory.write("inventory.ecsv")                   # doctest: +SKIP
     >>> reporter.Inventory.read("inventory.ecsv").counts("CAL_VER")  # doctest: +SKIP
-    Counter({'1.14.0': 14, '1.12.5': 7, None: 1})
+    Counter({'1.14.0': 16, '1.12.5': 5, None: 1})
     """
 
     def __init__(self, records: Sequence[ProvenanceRecord], *,

@@ -99,12 +99,13 @@ class KeywordMap(Mapping[str, Any]):
         return key in self._index
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, KeywordMap):
-            return self._index is other._index and self._values == other._values
+        # Equal as mappings: the same keywords and values, whatever their order.
+        if isinstance(other, KeywordMap) and self._index is other._index:
+            return self._values == other._values
         return Mapping.__eq__(self, other)
 
     def __hash__(self) -> int:
-        return hash((tuple(self._index), self._values))
+        return hash(frozenset(self.to_dict().items()))
 
     def __repr__(self) -> str:
         return f"KeywordMap({dict(self)!r})"

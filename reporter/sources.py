@@ -86,7 +86,10 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Expansion:
 class _Expander:
     def __init__(self) -> None:
         self.result = Expansion()
+        # Files are told apart by absolute path, so that 'a.fits' and '/data/a.fits'
+        # are one file. (Folders are told apart by device and inode.)
         self._seen_files: set[str] = set()
+        self._cwd = os.getcwd()
         self._seen_dirs: dict[tuple[int, int], str] = {}
         self._manifests: set[str] = set()
 
@@ -147,9 +150,7 @@ class _Expander:
         if not explicit and not is_fits_name(path):
             self.result.skipped.append(Skipped(path, "not a FITS file name"))
             return
-        key = os.path.normpath(path)
-        if key == path:
-            key = path  # share the string with the entry rather than keep a copy
+        key = self._key(path)
         if key in self._seen_files:
             return
         self._seen_files.add(key)
@@ -216,8 +217,12 @@ class _Expander:
             # Reversed so the stack visits subfolders in name order.
             stack.extend((sub, chain) for sub in reversed(subdirs))
 
+    def _key(self, path: str) -> str:
+        key = os.path.normpath(os.path.join(self._cwd, path))
+        return path if key == path else key  # share the string when it is the same
+
     def _problem(self, path: str, code: str, message: str) -> None:
-        key = os.path.normpath(path)
+        key = self._key(path)
         if key in self._seen_files:
             return
         self._seen_files.add(key)

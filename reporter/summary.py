@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -76,8 +77,13 @@ def _shown(value: Any) -> str:
 
 
 def _sorted_counts(counts: Counter[Any]) -> list[tuple[Any, int]]:
-    # Values in their natural order, absent last: easier to read than by count.
-    return sorted(counts.items(), key=lambda item: (item[0] is None, str(item[0])))
+    # Values in their natural order (0.7.0 before 0.12.0), absent last.
+    return sorted(counts.items(), key=lambda item: (item[0] is None, _natural_key(item[0])))
+
+
+def _natural_key(value: Any) -> tuple[Any, ...]:
+    parts = re.split(r"(\d+)", str(value))
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts)
 
 
 def _values_with_counts(values: Any) -> str:
