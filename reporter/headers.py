@@ -217,6 +217,8 @@ def _read_gzip_header(stream: Any, first: bytes) -> bytes:
             # Decompress no more than needed: max_length bounds the output.
             buffer += decompressor.decompress(pending, _GZIP_OUTPUT_STEP)
             pending = decompressor.unconsumed_tail
+            if decompressor.eof and not buffer:
+                raise HeaderError("empty", "empty gzip stream (0 bytes once decompressed)")
             if not checked_start and (len(buffer) >= CARD_SIZE or decompressor.eof):
                 _check_fits_start(buffer)
                 checked_start = True
@@ -231,8 +233,6 @@ def _read_gzip_header(stream: Any, first: bytes) -> bytes:
                     "of the decompressed stream",
                 )
             if decompressor.eof:
-                if not buffer:
-                    raise HeaderError("empty", "empty gzip stream")
                 if len(buffer) % BLOCK_SIZE:
                     raise HeaderError(
                         "truncated",

@@ -88,7 +88,7 @@ class _Expander:
         self.result = Expansion()
         # Files are told apart by absolute path, so that 'a.fits' and '/data/a.fits'
         # are one file. (Folders are told apart by device and inode.)
-        self._seen_files: set[str] = set()
+        self._seen_files: set[int | str] = set()
         self._cwd = os.getcwd()
         self._seen_dirs: dict[tuple[int, int], str] = {}
         self._manifests: set[str] = set()
@@ -146,11 +146,11 @@ class _Expander:
             else:
                 self._add_file(match, explicit=False)
 
-    def _add_file(self, path: str, explicit: bool) -> None:
+    def _add_file(self, path: str, explicit: bool, identity: int | None = None) -> None:
         if not explicit and not is_fits_name(path):
             self.result.skipped.append(Skipped(path, "not a FITS file name"))
             return
-        key = self._key(path)
+        key = self._key(path, identity)
         if key in self._seen_files:
             return
         self._seen_files.add(key)
@@ -181,7 +181,7 @@ class _Expander:
                 )
                 continue
             self._seen_dirs[identity] = directory
-            files: list[str] = []
+            files: list[tuple[str, int | None]] = []
             subdirs: list[str] = []
             broken: list[str] = []
             try:
@@ -195,10 +195,14 @@ class _Expander:
                             is_dir = False
                         if is_dir:
                             subdirs.append(entry.name)
-                        elif entry.is_symlink() and not os.path.exists(entry.path):
-                            broken.append(entry.name)
+                        elif entry.is_symlink():
+                            if os.path.exists(entry.path):
+                                files.append((entry.name, None))  # stat'ed later
+                            else:
+                                broken.append(entry.name)
                         else:
-                            files.append(entry.name)
+                            # scandir gives the inode for free: no stat per file.
+                            files.append((entry.name, _identity(info.st_dev, entry.inode())))
             except OSError as exc:
                 self._problem(directory, "permission" if isinstance(exc, PermissionError)
                               else "unreadable", f"cannot list directory: {exc.strerror}")
@@ -210,23 +214,36 @@ class _Expander:
                 else:
                     self.result.skipped.append(Skipped(path, "broken symbolic link"))
             files.sort()
-            for name in files:
-                self._add_file(os.path.join(directory, name), explicit=False)
+            for name, file_identity in files:
+                self._add_file(os.path.join(directory, name), explicit=False,
+                               identity=file_identity)
             subdirs = [os.path.join(directory, name) for name in sorted(subdirs)]
             chain = (*ancestors, identity)
             # Reversed so the stack visits subfolders in name order.
             stack.extend((sub, chain) for sub in reversed(subdirs))
 
-    def _key(self, path: str) -> str:
-        key = os.path.normpath(os.path.join(self._cwd, path))
-        return path if key == path else key  # share the string when it is the same
+    def _key(self, path: str, identity: int | None = None) -> int | str:
+        """One key per file: device and inode (links and symlinked folders name
+        one file many ways), or the absolute path where the file cannot be stat'ed."""
+        if identity is not None:
+            return identity
+        try:
+            info = os.stat(path)
+        except OSError:
+            return os.path.normpath(os.path.join(self._cwd, path))
+        return _identity(info.st_dev, info.st_ino)
 
     def _problem(self, path: str, code: str, message: str) -> None:
-        key = self._key(path)
+        key = os.path.normpath(os.path.join(self._cwd, path))
         if key in self._seen_files:
             return
         self._seen_files.add(key)
         self.result.entries.append(Problem(path, code, message))
+
+
+def _identity(device: int, inode: int) -> int:
+    # One int rather than a tuple: a third of the memory for 100,000 files.
+    return (device << 64) | inode
 
 
 def _join_relative(base: str, entry: str) -> str:
