@@ -19,6 +19,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
@@ -124,28 +125,18 @@ def read_header_bytes(path: str | os.PathLike[str]) -> tuple[bytes, int]:
         first = os.read(descriptor, _READ_SIZE)
         if not first:
             raise HeaderError("empty", "empty file (0 bytes)")
-        stream = _Descriptor(descriptor)
         if first[:2] == b"\x1f\x8b":
-            return _read_gzip_header(stream, first), size
-        return _read_plain_header(stream, first, size), size
+            return _collect_header(_gunzip_chunks(descriptor, first), "decompressed file"), size
+        end = _find_end(first, 0) if _SIMPLE_TRUE.match(first, 0, 30) else -1
+        if end != -1:  # the usual case: the whole header came in the first read
+            return first[:end], size
+        return _collect_header(_plain_chunks(descriptor, first), "file"), size
     except IsADirectoryError:
         raise HeaderError("unreadable", "is a directory, not a file") from None
     except OSError as exc:
         raise HeaderError("unreadable", f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(descriptor)
-
-
-class _Descriptor:
-    """``read(n)`` over an open file descriptor."""
-
-    __slots__ = ("descriptor",)
-
-    def __init__(self, descriptor: int):
-        self.descriptor = descriptor
-
-    def read(self, size: int) -> bytes:
-        return os.read(self.descriptor, size)
 
 
 def _check_fits_start(buffer: bytes | bytearray) -> None:
@@ -175,83 +166,57 @@ def _find_end(buffer: bytes | bytearray, start: int) -> int:
     return -1
 
 
-def _read_plain_header(stream: Any, first: bytes, size: int) -> bytes:
-    _check_fits_start(first)
-    buffer = first
+def _plain_chunks(descriptor: int, first: bytes) -> Iterator[bytes]:
+    chunk = first
+    while chunk:
+        yield chunk
+        chunk = os.read(descriptor, _READ_SIZE)
+
+
+def _gunzip_chunks(descriptor: int, first: bytes) -> Iterator[bytes]:
+    """Decompressed bytes, in small steps, so little is inflated past END."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    pending = first
+    try:
+        while True:
+            yield decompressor.decompress(pending, _GZIP_OUTPUT_STEP)
+            if decompressor.eof:
+                return
+            pending = decompressor.unconsumed_tail or os.read(descriptor, _GZIP_INPUT_CHUNK)
+            if not pending:
+                raise HeaderError("bad-gzip", "broken gzip: the compressed stream ends "
+                                              "before the primary header's END card")
+    except zlib.error as exc:
+        raise HeaderError("bad-gzip", f"broken gzip: {exc}") from None
+
+
+def _collect_header(chunks: Iterator[bytes], what: str) -> bytes:
+    """Gather chunks until the END card; say precisely what is wrong when there is none."""
+    buffer = bytearray()
     searched = 0
-    while True:
+    checked_start = False
+    for chunk in chunks:
+        buffer += chunk
+        if not checked_start and len(buffer) >= CARD_SIZE:
+            _check_fits_start(buffer)
+            checked_start = True
         end = _find_end(buffer, searched)
         if end != -1:
             return bytes(buffer[:end])
         # Resume the search at the last whole card already searched.
         searched = len(buffer) - len(buffer) % CARD_SIZE
         if len(buffer) >= MAX_HEADER_BYTES:
-            raise HeaderError(
-                "no-end",
-                f"no END card in the first {MAX_HEADER_BYTES // 1024} KiB: "
-                "not a valid FITS primary header",
-            )
-        more = stream.read(_READ_SIZE)
-        if not more:
-            if size % BLOCK_SIZE:
-                raise HeaderError(
-                    "truncated",
-                    f"truncated: the file ends after {size} bytes, in the middle of "
-                    "a 2880-byte block, before the primary header's END card",
-                )
-            raise HeaderError(
-                "no-end",
-                f"no END card: the file ends after {size} bytes of header cards",
-            )
-        buffer += more
-
-
-def _read_gzip_header(stream: Any, first: bytes) -> bytes:
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    pending = first
-    buffer = bytearray()
-    searched = 0
-    checked_start = False
-    try:
-        while True:
-            # Decompress no more than needed: max_length bounds the output.
-            buffer += decompressor.decompress(pending, _GZIP_OUTPUT_STEP)
-            pending = decompressor.unconsumed_tail
-            if decompressor.eof and not buffer:
-                raise HeaderError("empty", "empty gzip stream (0 bytes once decompressed)")
-            if not checked_start and (len(buffer) >= CARD_SIZE or decompressor.eof):
-                _check_fits_start(buffer)
-                checked_start = True
-            end = _find_end(buffer, searched)
-            if end != -1:
-                return bytes(buffer[:end])
-            searched = len(buffer) - len(buffer) % CARD_SIZE
-            if len(buffer) >= MAX_HEADER_BYTES:
-                raise HeaderError(
-                    "no-end",
-                    f"no END card in the first {MAX_HEADER_BYTES // 1024} KiB "
-                    "of the decompressed stream",
-                )
-            if decompressor.eof:
-                if len(buffer) % BLOCK_SIZE:
-                    raise HeaderError(
-                        "truncated",
-                        f"truncated: the decompressed file ends after {len(buffer)} "
-                        "bytes, before the primary header's END card",
-                    )
-                raise HeaderError(
-                    "no-end", "no END card: the decompressed file ends inside the header"
-                )
-            if not pending:
-                pending = stream.read(_GZIP_INPUT_CHUNK)
-                if not pending:
-                    raise HeaderError(
-                        "bad-gzip",
-                        "broken gzip: the compressed stream ends before the "
-                        "primary header's END card",
-                    )
-    except zlib.error as exc:
-        raise HeaderError("bad-gzip", f"broken gzip: {exc}") from None
+            raise HeaderError("no-end", f"no END card in the first {MAX_HEADER_BYTES // 1024} "
+                                        f"KiB of the {what}: not a valid FITS primary header")
+    if not buffer:
+        raise HeaderError("empty", f"empty {what} (0 bytes)")
+    _check_fits_start(buffer)
+    if len(buffer) % BLOCK_SIZE:
+        raise HeaderError("truncated", f"truncated: the {what} ends after {len(buffer)} bytes, "
+                                       "in the middle of a 2880-byte block, before the "
+                                       "primary header's END card")
+    raise HeaderError("no-end", f"no END card: the {what} ends after {len(buffer)} bytes "
+                                "of header cards")
 
 
 def parse_header(raw: bytes) -> HeaderValues:

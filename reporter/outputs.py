@@ -54,9 +54,11 @@ def open_atomic(path: str | os.PathLike[str], *, overwrite: bool = False,
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(exc, OSError):  # a full disk, a folder made read-only meanwhile
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
 
 

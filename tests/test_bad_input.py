@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import gzip
-import io
 import os
 import zlib
 
-import numpy as np
 import pytest
 from astropy.io import fits
+from fitsfiles import fits_bytes, make_primary_header, write
 
 import reporter
 import reporter.headers
@@ -29,46 +28,6 @@ END_CARD = b"END".ljust(CARD_SIZE)
 
 # --------------------------------------------------------------------------- helpers
 
-def make_primary_header(**overrides) -> fits.Header:
-    """A realistic JWST-like primary header (SIMPLE ... R_*/S_* ...)."""
-    header = fits.PrimaryHDU().header
-    cards = {
-        "DATE": "2024-03-01T12:00:00.000",
-        "TELESCOP": "JWST",
-        "CAL_VER": "1.14.0",
-        "CRDS_VER": "11.17.19",
-        "CRDS_CTX": "jwst_1241.pmap",
-        "INSTRUME": "NIRCAM",
-        "DETECTOR": "NRCA1",
-        "EXP_TYPE": "NRC_IMAGE",
-        "FILTER": "F200W",
-        "PROGRAM": "01345",
-        "OBSERVTN": "001",
-        "TARGNAME": "NGC 1234",
-        "R_DARK": "crds://jwst_nircam_dark_0342.fits",
-        "R_FLAT": "crds://jwst_nircam_flat_0585.fits",
-        "R_GAIN": "crds://jwst_nircam_gain_0097.fits",
-        "S_DARK": "COMPLETE",
-        "S_FLAT": "COMPLETE",
-        "S_PERSIS": "SKIPPED",
-    }
-    cards.update(overrides)
-    for key, value in cards.items():
-        header[key] = value
-    return header
-
-
-def fits_bytes(**overrides) -> bytes:
-    """A small FITS file: the primary header plus a tiny SCI ImageHDU, written by astropy."""
-    hdus = fits.HDUList([
-        fits.PrimaryHDU(header=make_primary_header(**overrides)),
-        fits.ImageHDU(np.zeros((4, 4), dtype=np.float32), name="SCI"),
-    ])
-    buffer = io.BytesIO()
-    hdus.writeto(buffer)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def good_bytes() -> bytes:
     return fits_bytes()
@@ -81,14 +40,6 @@ def header_block(good_bytes) -> bytes:
     assert end % CARD_SIZE == 0
     size = -(-(end + CARD_SIZE) // BLOCK_SIZE) * BLOCK_SIZE
     return good_bytes[:size]
-
-
-def write(path, data: bytes) -> str:
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as stream:
-        stream.write(data)
-    return path
 
 
 def assert_good(record, path):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import io
 import os
 
-import numpy as np
 import pytest
-from astropy.io import fits
+from fitsfiles import fits_bytes, write
 
 import reporter
 from reporter.errors import NoFilesFound
@@ -16,60 +13,6 @@ from reporter.sources import Problem, Skipped, expand_inputs
 
 
 # --------------------------------------------------------------------------- helpers
-
-def make_primary_header(**overrides) -> fits.Header:
-    """A realistic JWST-like primary header (SIMPLE ... R_*/S_* ...)."""
-    header = fits.PrimaryHDU().header
-    cards = {
-        "DATE": "2024-03-01T12:00:00.000",
-        "TELESCOP": "JWST",
-        "CAL_VER": "1.14.0",
-        "CRDS_VER": "11.17.19",
-        "CRDS_CTX": "jwst_1241.pmap",
-        "INSTRUME": "NIRCAM",
-        "DETECTOR": "NRCA1",
-        "EXP_TYPE": "NRC_IMAGE",
-        "FILTER": "F200W",
-        "PROGRAM": "01345",
-        "OBSERVTN": "001",
-        "TARGNAME": "NGC 1234",
-        "R_DARK": "crds://jwst_nircam_dark_0342.fits",
-        "R_FLAT": "crds://jwst_nircam_flat_0585.fits",
-        "R_GAIN": "crds://jwst_nircam_gain_0097.fits",
-        "S_DARK": "COMPLETE",
-        "S_FLAT": "COMPLETE",
-        "S_PERSIS": "SKIPPED",
-    }
-    cards.update(overrides)
-    for key, value in cards.items():
-        header[key] = value
-    return header
-
-
-def fits_bytes(**overrides) -> bytes:
-    """A small FITS file: the primary header above plus a tiny SCI ImageHDU."""
-    return _fits_bytes(tuple(sorted(overrides.items())))
-
-
-@functools.lru_cache(maxsize=None)
-def _fits_bytes(overrides: tuple) -> bytes:
-    hdus = fits.HDUList([
-        fits.PrimaryHDU(header=make_primary_header(**dict(overrides))),
-        fits.ImageHDU(np.zeros((4, 4), dtype=np.float32), name="SCI"),
-    ])
-    buffer = io.BytesIO()
-    hdus.writeto(buffer)
-    return buffer.getvalue()
-
-
-def write(path: os.PathLike | str, data: bytes | None = None) -> str:
-    """Write a FITS file (or the given bytes) at ``path``, creating folders; return str(path)."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as stream:
-        stream.write(fits_bytes() if data is None else data)
-    return path
-
 
 needs_symlinks = pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
 
