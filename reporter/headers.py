@@ -228,14 +228,18 @@ def parse_header(raw: bytes) -> HeaderValues:
         text = raw.decode("ascii", "replace")
         problem = _non_ascii_problem(raw)
     layout = _layout_of(text)
-    core_values = tuple([
-        _card_value(text, index * CARD_SIZE, len(text)) if continued
-        else _cached_value(text, index * CARD_SIZE)
-        for index, continued in layout.core_cards
-    ])
+    # Most core cards (CAL_VER, CRDS_CTX, INSTRUME, ...) repeat across files: look
+    # their text up first; parse only the new ones (and CONTINUE'd ones, never cached).
+    cached = _CARD_VALUES.get
+    core_values = [cached(text[start:start + CARD_SIZE], _MISSING)
+                   for start in layout.core_starts]
+    if _MISSING in core_values:
+        for position, (index, continued) in enumerate(layout.core_cards):
+            if core_values[position] is _MISSING:
+                core_values[position] = _new_card_value(text, index * CARD_SIZE, continued)
     references, steps = layout.split_runs(tuple([run.values(text) for run in layout.runs]))
     return HeaderValues(
-        (layout.core_keys, core_values),
+        (layout.core_keys, tuple(core_values)),
         (layout.reference_keys, references),
         (layout.step_keys, steps),
         problem,
@@ -281,7 +285,7 @@ class _Run:
 class _Layout:
     """Where the provenance cards are in headers with one sequence of keywords."""
 
-    __slots__ = ("core_keys", "core_cards", "runs", "reference_keys", "reference_picks",
+    __slots__ = ("core_keys", "core_cards", "core_starts", "runs", "reference_keys", "reference_picks",
                  "step_keys", "step_picks", "_split")
 
     def __init__(self, text: str):
@@ -309,6 +313,9 @@ class _Layout:
                 run_cards.append((index, keyword, continued))
         self.core_keys = tuple(core_keys)
         self.core_cards = tuple(core_cards)
+        # A continued card is never in the value cache: its text is not the whole value.
+        self.core_starts = tuple(-1 if continued else index * CARD_SIZE
+                                 for index, continued in core_cards)
         self.runs: list[_Run] = []
         pending: list[int] = []
         for index, _, continued in run_cards:
@@ -358,17 +365,16 @@ def _layout_of(text: str) -> _Layout:
 
 _CARD_VALUES: dict[str, Any] = {}
 _MAX_CARD_VALUES = 4096
+_MISSING = object()
 
 
-def _cached_value(text: str, start: int) -> Any:
-    """A core card's value; most (CAL_VER, CRDS_CTX, INSTRUME...) repeat across files."""
-    card = text[start:start + CARD_SIZE]
-    value = _CARD_VALUES.get(card, _CARD_VALUES)
-    if value is _CARD_VALUES:
-        value = _fast_value(text, start)
-        if len(_CARD_VALUES) >= _MAX_CARD_VALUES:
-            _CARD_VALUES.clear()
-        _CARD_VALUES[card] = value
+def _new_card_value(text: str, start: int, continued: bool) -> Any:
+    if continued:
+        return _card_value(text, start, len(text))
+    value = _fast_value(text, start)
+    if len(_CARD_VALUES) >= _MAX_CARD_VALUES:
+        _CARD_VALUES.clear()
+    _CARD_VALUES[text[start:start + CARD_SIZE]] = value
     return value
 
 
