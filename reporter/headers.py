@@ -27,7 +27,6 @@ __all__ = [
     "CORE_KEYWORDS",
     "HeaderError",
     "HeaderValues",
-    "is_provenance_keyword",
     "parse_header",
     "read_header_bytes",
     "read_provenance",
@@ -60,11 +59,6 @@ _KEY_FIELDS = re.compile(r"(.{8}).{72}", re.DOTALL)
 _END_CARD_KEY = b"END     "
 _STRING_VALUE = re.compile(r"'((?:[^']|'')*)'")
 _SIMPLE_TRUE = re.compile(rb"SIMPLE  = +T")
-
-
-def is_provenance_keyword(keyword: str) -> bool:
-    """Whether ``keyword`` is one the scan extracts (core, ``R_*`` or ``S_*``)."""
-    return keyword in _CORE_SET or keyword[:2] in ("R_", "S_")
 
 
 class HeaderError(Exception):

@@ -113,10 +113,6 @@ class KeywordMap(Mapping[str, Any]):
     def __reduce__(self) -> tuple[Any, ...]:
         return (KeywordMap, (tuple(self._index), self._values))
 
-    def items_tuple(self) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        """The keys and values as two aligned tuples."""
-        return tuple(self._index), self._values
-
 
 EMPTY = KeywordMap()
 
