@@ -12,6 +12,7 @@ Counter({'jwst_1241.pmap': 11, 'jwst_1183.pmap': 5, 'jwst_1225.pmap': 5, None: 1
 __version__ = "0.1.0"
 
 __all__ = [
+    "Finding",
     "Inventory",
     "InventoryError",
     "NoFilesFound",
@@ -21,6 +22,8 @@ __all__ = [
     "ReporterError",
     "UsageError",
     "__version__",
+    "check",
+    "load_knowledge",
     "read_record",
     "scan",
 ]
@@ -32,6 +35,9 @@ _LAZY = {
     "ProvenanceRecord": "records",
     "read_record": "scanner",
     "scan": "scanner",
+    "check": "check",
+    "Finding": "check",
+    "load_knowledge": "knowledge",
     "InventoryError": "errors",
     "NoFilesFound": "errors",
     "OutputError": "errors",

@@ -177,3 +177,203 @@ def scan(
                 typer.echo(f"skipped {item.path}: {item.reason}", err=True)
         raise _fail(error) from None
     raise typer.Exit(1 if inventory.failed else 0)
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+def _inventory_from(paths: list[str] | None, inventory: Path | None, jobs: int | None):
+    """A saved inventory, or a scan of the paths: every command after scan takes either."""
+    from .inventory import Inventory
+    from .scanner import scan as scan_paths
+
+    if paths and inventory:
+        raise typer.BadParameter("give paths or --inventory, not both")
+    if inventory:
+        return Inventory.read(inventory)
+    if not paths:
+        raise typer.BadParameter("give the files or folders to check, or --inventory FILE")
+    progress = _Progress()
+    try:
+        return scan_paths(paths, jobs=jobs, progress=progress)
+    finally:
+        progress.close()
+
+
+def _as_of(value: str | None):
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of")
+
+
+KnowledgeOption = Annotated[
+    Optional[list[Path]],
+    typer.Option("--knowledge", "-k", metavar="FILE", exists=True, dir_okay=False,
+                 help="Add your own knowledge file (same form as the shipped caveats.toml); "
+                      "repeatable."),
+]
+AsOfOption = Annotated[
+    Optional[str],
+    typer.Option("--as-of", metavar="DATE",
+                 help="Use only knowledge dated on or before DATE (YYYY-MM-DD): what was "
+                      "known when the paper was submitted."),
+]
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Files, folders, glob patterns or @manifest files to scan.",
+                       show_default=False),
+    ] = None,
+    inventory: Annotated[
+        Optional[Path],
+        typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
+                     help="Check a saved inventory (from scan -o) instead of scanning."),
+    ] = None,
+    knowledge: KnowledgeOption = None,
+    format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = CheckFormat.text,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option("--fail-on", help="Exit with 1 when a finding is at least this severe."),
+    ] = FailOn.error,
+    as_of: AsOfOption = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", metavar="FILE", dir_okay=False,
+                     help="Write the report to FILE (atomically) instead of stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
+    jobs: Annotated[
+        Optional[int], typer.Option("--jobs", "-j", min=1, show_default=False,
+                                    help="Worker processes for the scan.")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every file of every finding.")
+    ] = False,
+) -> None:
+    """Check a dataset against the knowledge base of known calibration problems.
+
+    Reports unreadable files, files without CAL_VER or CRDS_CTX, contexts older than
+    the first with in-flight reference files for the mode, known issues of a mode and
+    context range, unreleased or unknown pipeline versions, mixed versions within a
+    program x instrument x mode group, newer calibration, reference files chosen by
+    hand, and context numbers that may belong to the old PUB CRDS server. Exit code:
+    1 when a finding is at least --fail-on severe (default: error), else 0.
+
+    \b
+    Examples:
+      jwst-provenance check data/
+      jwst-provenance check --inventory inventory.ecsv --fail-on warning
+      jwst-provenance check data/ --as-of 2023-06-01 --format markdown -o caveats.md
+      jwst-provenance check data/ --knowledge my_caveats.toml --format json
+    """
+    from .check import check as run_check
+    from .findings import failed, format_json, format_markdown, format_text
+    from .knowledge import load_knowledge
+
+    try:
+        cutoff = _as_of(as_of)
+        base = load_knowledge(knowledge or [], as_of=cutoff)
+        data = _inventory_from(paths, inventory, jobs)
+        findings = run_check(data, base)
+        if format is CheckFormat.json:
+            text = format_json(findings, checked=len(data), knowledge=base)
+        elif format is CheckFormat.markdown:
+            text = format_markdown(findings, checked=len(data), knowledge=base)
+        else:
+            colour = output is None and sys.stdout.isatty()
+            text = format_text(findings, checked=len(data), knowledge=base, colour=colour,
+                               max_files=0 if verbose else 3)
+        if output:
+            from .outputs import atomic_write
+
+            atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+            typer.echo(f"wrote {output} ({len(findings)} findings)", err=True)
+        else:
+            typer.echo(text, nl=False)
+    except ReporterError as error:
+        raise _fail(error) from None
+    raise typer.Exit(1 if failed(findings, fail_on.value) else 0)
+
+
+caveats_app = typer.Typer(
+    no_args_is_help=False, add_completion=False, rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(caveats_app, name="caveats")
+
+
+@caveats_app.callback(invoke_without_command=True)
+def caveats(
+    ctx: typer.Context,
+    mode: Annotated[
+        Optional[str], typer.Option("--mode", help="Only caveats of this observing mode (e.g. MRS).")
+    ] = None,
+    instrument: Annotated[
+        Optional[str], typer.Option("--instrument", help="Only caveats of this instrument.")
+    ] = None,
+    cal_ver: Annotated[
+        Optional[str], typer.Option("--cal-ver", help="Only this jwst version (or series, e.g. 1.14).")
+    ] = None,
+    knowledge: KnowledgeOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """List the knowledge base: rules, minimum contexts, known issues, jwst releases,
+    their sources and the date of the knowledge.
+
+    \b
+    Examples:
+      jwst-provenance caveats
+      jwst-provenance caveats --mode MRS
+      jwst-provenance caveats --cal-ver 1.14
+      jwst-provenance caveats explain JP201
+    """
+    from .explain import describe_knowledge
+    from .knowledge import load_knowledge
+
+    try:
+        ctx.obj = load_knowledge(knowledge or [], as_of=_as_of(as_of))
+        if ctx.invoked_subcommand is None:
+            typer.echo(describe_knowledge(ctx.obj, mode=mode, cal_ver=cal_ver,
+                                          instrument=instrument), nl=False)
+    except ReporterError as error:
+        raise _fail(error) from None
+
+
+@caveats_app.command("explain")
+def caveats_explain(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="A rule or known-issue code (JP201) or name.")],
+) -> None:
+    """Explain one rule or known issue: what it means, what to do, its source.
+
+    \b
+    Examples:
+      jwst-provenance caveats explain JP201
+      jwst-provenance caveats explain mixed-versions
+    """
+    from .explain import explain
+
+    try:
+        typer.echo(explain(code, ctx.obj), nl=False)
+    except ReporterError as error:
+        raise _fail(error) from None
