@@ -286,7 +286,7 @@ def check(
       jwst-provenance check data/ --as-of 2023-06-01 --format markdown -o caveats.md
       jwst-provenance check data/ --knowledge my_caveats.toml --format json
     """
-    from .check import check as run_check
+    from .checks import check as run_check
     from .findings import failed, format_json, format_markdown, format_text
     from .knowledge import load_knowledge
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from .check import SEVERITY_ORDER, Finding
+from .checks import SEVERITY_ORDER, Finding
 from .knowledge import Knowledge
 
 __all__ = ["FAIL_ON", "failed", "format_json", "format_markdown", "format_text"]

@@ -167,3 +167,15 @@ def test_command_line_start_does_not_import_heavy_modules():
     result = subprocess.run([sys.executable, "-c", code, str(EXAMPLES)],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.stderr.strip().endswith("[]"), result.stderr
+
+
+def test_package_functions_survive_importing_every_module():
+    """A submodule named like a package function would replace it on import."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(reporter.__path__, "reporter."):
+        if module.name != "reporter.__main__":
+            importlib.import_module(module.name)
+    assert callable(reporter.scan) and callable(reporter.check)
+    assert callable(reporter.load_knowledge) and callable(reporter.read_record)

@@ -37,10 +37,15 @@ def test_ci_runs_the_readme_test_command():
     assert found.stdout.strip() == block_after("test-command").strip()
 
 
-def test_readme_scan_output_is_the_real_output():
-    shown = block_after("scan-output").splitlines()
-    assert shown[0] == "$ jwst-provenance scan examples/data"
-    result = CliRunner().invoke(app, ["scan", str(ROOT / "examples" / "data")])
+@pytest.mark.parametrize("marker, command", [
+    ("scan-output", ["scan", "examples/data"]),
+    ("check-output", ["check", "examples/data"]),
+])
+def test_readme_output_is_the_real_output(marker, command, monkeypatch):
+    shown = block_after(marker).splitlines()
+    assert shown[0] == "$ jwst-provenance " + " ".join(command)
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, command)
     assert result.exit_code == 0
     timing = re.compile(r"\(\d+\.\d\d s\)")
     real = [timing.sub("(T s)", line).rstrip() for line in result.stdout.splitlines()]
@@ -48,18 +53,20 @@ def test_readme_scan_output_is_the_real_output():
 
 
 def test_readme_python_example_runs(tmp_path, monkeypatch):
-    match = re.search(r"```python\n(.*?)```", README, re.DOTALL)
-    assert match
+    blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+    assert len(blocks) >= 2
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(match.group(1), "README.md", "exec"), namespace)
+    for block in blocks:  # in order: later blocks use what earlier ones made
+        exec(compile(block, "README.md", "exec"), namespace)
     assert len(namespace["again"]) == 23
     assert namespace["inventory"].counts("CRDS_CTX")["jwst_1241.pmap"] == 11
     assert (tmp_path / "inventory.ecsv").exists()
 
 
 COMMANDS = [command.name or command.callback.__name__ for command in app.registered_commands]
+COMMANDS += [group.name for group in app.registered_groups]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
