@@ -179,3 +179,97 @@ def test_package_functions_survive_importing_every_module():
             importlib.import_module(module.name)
     assert callable(reporter.scan) and callable(reporter.check)
     assert callable(reporter.load_knowledge) and callable(reporter.read_record)
+
+
+# check ----------------------------------------------------------------------
+
+def test_check_examples_exit_codes_follow_fail_on():
+    result = run("check", EXAMPLES)
+    assert result.exit_code == 0, result.output
+    assert "0 errors, 2 warnings, 4 info" in result.stdout
+    assert run("check", EXAMPLES, "--fail-on", "warning").exit_code == 1
+    assert run("check", EXAMPLES, "--fail-on", "info").exit_code == 1
+    broken = run("check", EXAMPLES, BROKEN)
+    assert broken.exit_code == 1 and "JP001" in broken.stdout
+    assert run("check", EXAMPLES, BROKEN, "--fail-on", "never").exit_code == 0
+
+
+def test_check_a_saved_inventory(tmp_path):
+    saved = tmp_path / "inventory.json"
+    assert run("scan", EXAMPLES, "-o", saved).exit_code == 0
+    from_paths = run("check", EXAMPLES, "--format", "json").stdout
+    from_saved = run("check", "--inventory", saved, "--format", "json").stdout
+    assert json.loads(from_paths)["findings"] == json.loads(from_saved)["findings"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check"], "--inventory"),
+    (["check", "x", "--inventory", "README.md"], "not both"),
+    (["check", "x", "--as-of", "last year"], "not a date"),
+    (["check", "x", "--fail-on", "sometimes"], "sometimes"),
+])
+def test_check_usage_errors(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_check_formats_and_output_file(tmp_path):
+    document = json.loads(run("check", EXAMPLES, "--format", "json").stdout)
+    assert document["files_checked"] == 22
+    assert {f["code"] for f in document["findings"]} == {
+        "JP003", "JP201", "JP203", "JP206", "JP401", "JP501"}
+    newer = next(f for f in document["findings"] if f["code"] == "JP501")
+    assert newer["count"] == len(newer["files"]) == 21
+    markdown = run("check", EXAMPLES, "--format", "markdown").stdout
+    assert markdown.startswith("# Provenance check") and "## Warnings (2)" in markdown
+    output = tmp_path / "caveats.md"
+    assert run("check", EXAMPLES, "--format", "markdown", "-o", output).exit_code == 0
+    assert output.read_text() == markdown
+    assert run("check", EXAMPLES, "-o", output).exit_code == 2  # no silent overwrite
+
+
+def test_check_as_of_uses_only_what_was_known_then():
+    now = {f["code"] for f in json.loads(run("check", EXAMPLES, "-f", "json").stdout)["findings"]}
+    then = json.loads(run("check", EXAMPLES, "-f", "json", "--as-of", "2023-06-01").stdout)
+    assert then["knowledge_as_of"] == "2023-06-01"
+    codes = {f["code"] for f in then["findings"]}
+    # Dated 2024: the MRS mask update and the NIRCam grism flats were not known in 2023.
+    assert {"JP203", "JP206"} <= now and not {"JP203", "JP206"} & codes
+    assert "JP201" in codes
+
+
+def test_check_with_a_user_knowledge_file(tmp_path):
+    extra = tmp_path / "mine.toml"
+    extra.write_text('[[rule]]\ncode = "JP401"\nseverity = "error"\n')
+    result = run("check", EXAMPLES, "--knowledge", extra)
+    assert result.exit_code == 1 and "Errors (1)" in result.stdout
+    extra.write_text('[[rule]]\ncode = "JP401"\nseverity = "fatal"\n')
+    result = run("check", EXAMPLES, "--knowledge", extra)
+    assert result.exit_code == 2
+    assert str(extra) in result.stderr and "[[rule]] #1" in result.stderr
+    assert "severity" in result.stderr
+
+
+# caveats --------------------------------------------------------------------
+
+def test_caveats_lists_the_knowledge_base_and_filters():
+    result = run("caveats")
+    assert result.exit_code == 0
+    assert "Knowledge base as of" in result.stdout
+    for text in ("JP101", "jwst_0913.pmap", "JP201", "1.12.5", "10.5281/zenodo.10022973"):
+        assert text in result.stdout
+    mrs = run("caveats", "--mode", "MRS").stdout
+    assert "JP204" in mrs and "JP201" not in mrs and "1.12.5" not in mrs
+    release = run("caveats", "--cal-ver", "1.12.5").stdout
+    assert "B10.0.1" in release and "10.5281/zenodo.10022973" in release and "1.13.0" not in release
+    assert "No jwst release 0.0.1" in run("caveats", "--cal-ver", "0.0.1").stdout
+
+
+def test_caveats_explain():
+    result = run("caveats", "explain", "JP204")
+    assert result.exit_code == 0
+    assert "after 2024-05-14" in result.stdout and "Source:" in result.stdout
+    assert "JP401 mixed-versions" in run("caveats", "explain", "mixed-versions").stdout
+    missing = run("caveats", "explain", "JP999")
+    assert missing.exit_code == 2 and "JP001" in missing.stderr
