@@ -123,12 +123,13 @@ def _missing_provenance(inventory: Inventory, knowledge: Knowledge) -> Iterator[
     level1b: list[str] = []
     missing: dict[str, list[str]] = defaultdict(list)
     for record in inventory.read_ok:
-        if record.cal_ver is not None and record.crds_ctx is not None:
+        # A blank value says no more than an absent keyword.
+        absent = [k for k in ("CAL_VER", "CRDS_CTX") if not str(record.get(k) or "").strip()]
+        if not absent:
             continue
-        if record.cal_ver is None and _is_level_1b(record):
+        if "CAL_VER" in absent and _is_level_1b(record):
             level1b.append(record.path)
             continue
-        absent = [k for k in ("CAL_VER", "CRDS_CTX") if record.get(k) is None]
         missing[" or ".join(absent)].append(record.path)
     for keywords, paths in sorted(missing.items()):
         yield _finding(knowledge, "JP002", f"{_subject(len(paths), 'file', 'has')} no {keywords} "
@@ -144,23 +145,36 @@ def _missing_provenance(inventory: Inventory, knowledge: Knowledge) -> Iterator[
 def _minimum_context(inventory: Inventory, knowledge: Knowledge) -> Iterator[Finding]:
     below: dict[str, list[ProvenanceRecord]] = defaultdict(list)
     early: dict[str, list[ProvenanceRecord]] = defaultdict(list)
+    anywhere: dict[tuple[str, str, str], list[ProvenanceRecord]] = defaultdict(list)
     entries = {entry.id: entry for entry in knowledge.minimum_contexts}
     for record in inventory.read_ok:
         number = context_number(record.crds_ctx)
         if number is None or record.instrument is None or record.mode is None:
             continue
+        # A file can match several rows (MIRI imaging SLOWR1 *and* a subarray):
+        # the first row of each kind speaks for it, so no file is reported twice.
+        found_below = found_early = matched = False
         for entry in knowledge.minimum_contexts:
             if entry.instrument != record.instrument or entry.mode != record.mode:
                 continue
             if not entry.conditions.match(record.get):
                 continue
+            matched = True
             if entry.context:
-                if number < context_number(entry.context):
+                if not found_below and number < context_number(entry.context):
                     below[entry.id].append(record)
-            else:
+                    found_below = True
+            elif not found_early:
                 processed = _processing_date(record)
                 if entry.dated and processed and processed < entry.dated:
                     early[entry.id].append(record)
+                    found_early = True
+        if not matched:
+            # A configuration no row names (MIRI's pre-flight FAST readout): older than
+            # the earliest minimum of any configuration of the mode is pre-flight for sure.
+            earliest = _earliest_minimum(knowledge, record.instrument, record.mode)
+            if earliest and number < context_number(earliest):
+                anywhere[(record.instrument, record.mode, earliest)].append(record)
     for entry_id, records in below.items():
         entry = entries[entry_id]
         contexts = ", ".join(sorted({r.crds_ctx for r in records}))
@@ -175,6 +189,16 @@ def _minimum_context(inventory: Inventory, knowledge: Knowledge) -> Iterator[Fin
                    f"{_newest_hint(knowledge)}.",
             group=f"{entry.instrument} {entry.mode}", entry=entry_id, minimum=entry.context,
             source_detail=entry.source)
+    for (instrument, mode, earliest), records in anywhere.items():
+        contexts = ", ".join(sorted({r.crds_ctx for r in records}))
+        yield _finding(
+            knowledge, "JP101",
+            f"{_subject(len(records), f'{instrument} {mode} file', 'was')} processed with "
+            f"{contexts}, older than {earliest}, the earliest context with in-flight reference "
+            f"files for any {instrument} {mode} configuration the knowledge base lists",
+            [r.path for r in records],
+            action=f"Reprocess with a current CRDS context{_newest_hint(knowledge)}.",
+            group=f"{instrument} {mode}", minimum=earliest)
     for entry_id, records in early.items():
         entry = entries[entry_id]
         latest = max(_processing_date(r) for r in records)
@@ -186,6 +210,12 @@ def _minimum_context(inventory: Inventory, knowledge: Knowledge) -> Iterator[Fin
             [r.path for r in records],
             action=f"Reprocess with a current jwst version and CRDS context{_newest_hint(knowledge)}.",
             group=f"{entry.instrument} {entry.mode}", entry=entry_id)
+
+
+def _earliest_minimum(knowledge: Knowledge, instrument: str, mode: str) -> str | None:
+    contexts = [m.context for m in knowledge.minimum_contexts
+                if m.instrument == instrument and m.mode == mode and m.context]
+    return min(contexts, key=context_number) if contexts else None
 
 
 def _month(day: date | None) -> str:

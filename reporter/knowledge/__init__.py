@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -178,10 +178,13 @@ class Knowledge:
         def known(dated: date | None) -> bool:
             return dated is None or dated <= cutoff
 
+        # A build released before the cutoff may have reached operations after it.
+        builds = {k: b if known(b.ops_install) else replace(b, ops_install=None)
+                  for k, b in self.builds.items() if known(b.released)}
         return replace(
             self,
             as_of=min(self.as_of, cutoff),
-            builds={k: b for k, b in self.builds.items() if known(b.released)},
+            builds=builds,
             dois={k: d for k, d in self.dois.items() if k in self.builds and known(self.builds[k].released)},
             minimum_contexts=tuple(m for m in self.minimum_contexts if known(m.dated)),
             known_issues=tuple(k for k in self.known_issues if known(k.dated)),
@@ -255,14 +258,18 @@ class _Loader:
                 ops_pub_numbering_until=("date", True))
         elif "knowledge" in document:
             raise KnowledgeError(f"{name}: [knowledge] belongs to the shipped knowledge base only")
-        for number, raw in enumerate(self._list(name, document, "rule"), 1):
-            self._add_rule(_Entry(name, f"[[rule]] #{number}", raw), builtin)
+        if builtin:  # rules first: known issues must not take their codes
+            for number, raw in enumerate(self._list(name, document, "rule"), 1):
+                self._add_rule(_Entry(name, f"[[rule]] #{number}", raw), builtin)
         for number, raw in enumerate(self._list(name, document, "minimum_context"), 1):
             self._add_minimum(_Entry(name, f"[[minimum_context]] #{number}", raw))
         for number, raw in enumerate(self._list(name, document, "known_issue"), 1):
             self._add_issue(_Entry(name, f"[[known_issue]] #{number}", raw))
         for number, raw in enumerate(self._list(name, document, "build"), 1):
             self._add_build(_Entry(name, f"[[build]] #{number}", raw))
+        if not builtin:  # severity changes last, so they reach this file's known issues too
+            for number, raw in enumerate(self._list(name, document, "rule"), 1):
+                self._add_rule(_Entry(name, f"[[rule]] #{number}", raw), builtin)
 
     @staticmethod
     def _list(name: str, document: dict, key: str) -> list[dict]:
@@ -366,7 +373,7 @@ class _Entry:
         self.raw = raw
 
     def error(self, field_name: str, message: str) -> KnowledgeError:
-        ident = self.raw.get("id") or self.raw.get("code") or ""
+        ident = str(self.raw.get("id") or self.raw.get("code") or "")
         where = f"{self.label} ({ident})" if ident and ident not in self.label else self.label
         return KnowledgeError(f"{self.file}: {where}, field '{field_name}': {message}")
 
@@ -394,6 +401,8 @@ class _Entry:
         return raw.strip()
 
     def _date(self, name: str, raw: Any) -> date:
+        if isinstance(raw, datetime):  # a subclass of date: compare would fail later
+            raise self.error(name, f"{raw} is a date and time; give a date (YYYY-MM-DD)")
         if isinstance(raw, date):
             return raw
         try:
