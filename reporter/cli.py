@@ -218,7 +218,8 @@ def _as_of(value: str | None):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of")
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)",
+                                 param_hint="--as-of") from None
 
 
 KnowledgeOption = Annotated[
