@@ -10,6 +10,7 @@ Exit codes: 0 all good; 1 some files could not be read; 2 usage error;
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from enum import Enum
@@ -378,3 +379,238 @@ def caveats_explain(
         typer.echo(explain(code, ctx.obj), nl=False)
     except ReporterError as error:
         raise _fail(error) from None
+
+
+class RenderFormat(str, Enum):
+    latex = "latex"
+    markdown = "markdown"
+
+
+class Style(str, Enum):
+    aastex = "aastex"
+    mnras = "mnras"
+    aa = "aa"
+    generic = "generic"
+
+
+class Part(str, Enum):
+    availability = "availability"
+    summary = "summary"
+    appendix = "appendix"
+    caveats = "caveats"
+    software = "software"
+    acknowledgement = "acknowledgement"
+
+
+DoiOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--doi", metavar="DOI",
+                 help="MAST DOI of the data (10.17909/...); repeatable. JWST-funded "
+                      "programs must cite one."),
+]
+TemplateDirOption = Annotated[
+    Optional[list[Path]],
+    typer.Option("--template-dir", metavar="DIR", exists=True, file_okay=False,
+                 help="Search DIR for templates before the built-in ones; repeatable."),
+]
+
+
+def _warn_missing_doi(dois: list[str] | None) -> None:
+    if not dois:
+        typer.echo("warning: no MAST DOI given (--doi): the data-availability text says so; "
+                   "JWST-funded programs must cite one.", err=True)
+
+
+@app.command()
+def render(
+    paths: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Files, folders, glob patterns or @manifest files to scan.",
+                       show_default=False),
+    ] = None,
+    inventory: Annotated[
+        Optional[Path],
+        typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
+                     help="Render from a saved inventory instead of scanning."),
+    ] = None,
+    to: Annotated[RenderFormat, typer.Option("--to", help="Output language.")] = RenderFormat.latex,
+    style: Annotated[Style, typer.Option("--style", help="Journal style.")] = Style.generic,
+    part: Annotated[
+        Optional[list[Part]],
+        typer.Option("--part", "-p", help="Only this part; repeatable. Default: all parts."),
+    ] = None,
+    doi: DoiOption = None,
+    template_dir: TemplateDirOption = None,
+    knowledge: KnowledgeOption = None,
+    as_of: AsOfOption = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", metavar="FILE|DIR",
+                     help="Write to FILE, or one file per part into DIR (an existing folder "
+                          "or a name ending in /)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
+    jobs: Annotated[
+        Optional[int], typer.Option("--jobs", "-j", min=1, show_default=False,
+                                    help="Worker processes for the scan.")
+    ] = None,
+) -> None:
+    """Write paper-ready text: data availability, provenance tables, caveats, software
+    and acknowledgement, in LaTeX (AASTeX, MNRAS, A&A, any document) or Markdown.
+
+    Parts: availability, summary, appendix, caveats, software, acknowledgement.
+    Header values are escaped for the output language.
+
+    \b
+    Examples:
+      jwst-provenance render data/ --style aastex --doi 10.17909/abcd-1234
+      jwst-provenance render -i inventory.ecsv --to markdown --part summary
+      jwst-provenance render data/ --style mnras --doi 10.17909/abcd-1234 -o paper/provenance/
+      jwst-provenance render data/ --template-dir my_templates/ -o provenance.tex
+    """
+    from .checks import check as run_check
+    from .knowledge import load_knowledge
+    from .paper import paper_context
+    from .render import FORMATS, render_parts
+    from .report import write_parts
+
+    try:
+        base = load_knowledge(knowledge or [], as_of=_as_of(as_of))
+        data = _inventory_from(paths, inventory, jobs)
+        context = paper_context(data, run_check(data, base), base, dois=doi or [])
+        parts = render_parts(context, to=to.value, style=style.value,
+                             parts=[p.value for p in part] if part else None,
+                             template_dirs=template_dir or [])
+        _warn_missing_doi(doi)
+        if output is not None and (output.is_dir() or str(output).endswith(("/", os.sep))):
+            written = write_parts(parts, output, FORMATS[to.value], force=force)
+            typer.echo(f"wrote {len(written)} files to {output}", err=True)
+        elif output is not None:
+            from .outputs import atomic_write
+
+            text = "\n".join(parts.values())
+            atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+            typer.echo(f"wrote {output}", err=True)
+        else:
+            typer.echo("\n".join(parts.values()), nl=False)
+    except ReporterError as error:
+        raise _fail(error) from None
+
+
+@app.command()
+def report(
+    paths: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Files, folders, glob patterns or @manifest files to scan.",
+                       show_default=False),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", file_okay=False,
+                           help="Folder for every output (created if needed).")
+    ] = Path("provenance"),
+    inventory: Annotated[
+        Optional[Path],
+        typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
+                     help="Report on a saved inventory instead of scanning."),
+    ] = None,
+    style: Annotated[Style, typer.Option("--style", help="Journal style of the LaTeX.")] = Style.aastex,
+    doi: DoiOption = None,
+    template_dir: TemplateDirOption = None,
+    knowledge: KnowledgeOption = None,
+    as_of: AsOfOption = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option("--fail-on", help="Exit with 1 when a finding is at least this severe."),
+    ] = FailOn.error,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace files in DIR that this tool did not write.")
+    ] = False,
+    jobs: Annotated[
+        Optional[int], typer.Option("--jobs", "-j", min=1, show_default=False,
+                                    help="Worker processes for the scan.")
+    ] = None,
+) -> None:
+    """Scan, check and write every part in LaTeX and Markdown into one folder.
+
+    DIR gets provenance.tex and provenance.md (all parts), one file per part to
+    \\input (availability.tex, summary.tex, appendix.tex, caveats.tex, software.tex,
+    acknowledgement.tex, and .md), inventory.ecsv, check.json and check.md. Files
+    written by an earlier report are replaced; any other file only with --force.
+
+    \b
+    Examples:
+      jwst-provenance report data/ --doi 10.17909/abcd-1234 --out paper/provenance
+      jwst-provenance report -i inventory.ecsv --style mnras --out provenance
+    """
+    from .findings import failed
+    from .knowledge import load_knowledge
+    from .report import write_report
+
+    try:
+        base = load_knowledge(knowledge or [], as_of=_as_of(as_of))
+        data = _inventory_from(paths, inventory, jobs)
+        result = write_report(data, out, base, style=style.value, dois=doi or [],
+                              template_dirs=template_dir or [], force=force)
+    except ReporterError as error:
+        raise _fail(error) from None
+    from collections import Counter
+
+    counts = Counter(f.severity for f in result.findings)
+    typer.echo(f"Scanned {len(data)} files: {len(data.read_ok)} read, {len(data.failed)} unreadable.")
+    typer.echo(f"Check: {counts['error']} errors, {counts['warning']} warnings, "
+               f"{counts['info']} info (details: {out / 'check.md'}).")
+    for finding in result.findings:
+        if finding.severity != "info":
+            typer.echo(f"  {finding.severity}: {finding.code} {finding.message}")
+    typer.echo(f"Wrote {len(result.written)} files to {out}/: provenance.tex and provenance.md "
+               f"(all parts), one file per part, inventory.ecsv, check.json, check.md.")
+    _warn_missing_doi(doi)
+    raise typer.Exit(1 if failed(result.findings, fail_on.value) else 0)
+
+
+templates_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="List the built-in templates, or copy one to start your own.",
+)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("list")
+def templates_list() -> None:
+    """List the built-in templates.
+
+    \b
+    Example:
+      jwst-provenance templates list
+    """
+    from .render import builtin_template_dir, list_templates
+
+    typer.echo(f"Built-in templates in {builtin_template_dir()}:")
+    for name in list_templates():
+        typer.echo(f"  {name}")
+
+
+@templates_app.command("copy")
+def templates_copy(
+    name: Annotated[str, typer.Argument(help="A template from 'templates list'.")],
+    directory: Annotated[Path, typer.Argument(help="Your template folder.", file_okay=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing copy.")] = False,
+) -> None:
+    """Copy a built-in template into DIRECTORY, to change it and use it with --template-dir.
+
+    A copy can also be replaced by a short template that extends the built-in one
+    ((* extends 'builtin/aastex.tex.j2' *)) and changes a single block.
+
+    \b
+    Examples:
+      jwst-provenance templates copy latex/aastex.tex.j2 my_templates/
+      jwst-provenance render data/ --style aastex --template-dir my_templates/
+    """
+    from .render import copy_template
+
+    try:
+        target = copy_template(name, directory, overwrite=force)
+    except ReporterError as error:
+        raise _fail(error) from None
+    typer.echo(f"copied {name} to {target}")

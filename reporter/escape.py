@@ -1,0 +1,90 @@
+"""Escape untrusted text for LaTeX and Markdown, once, where templates use it.
+
+Header values (file names, TARGNAME, versions) are untrusted: whatever they hold
+must print as itself and can never become a command or markup.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["escape_latex", "escape_markdown", "latex_url"]
+
+# Characters LaTeX treats specially, and what prints them in any font encoding.
+_LATEX = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
+    "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "~": r"\textasciitilde{}",
+    "%": r"\%", "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    '"': r"\textquotedbl{}", "\n": " ", "\r": " ", "\t": " ",
+}
+# Non-ASCII characters common in astronomy, as commands every LaTeX knows.
+_LATEX_SYMBOLS = {
+    "µ": r"\ensuremath{\mu}", "μ": r"\ensuremath{\mu}", "°": r"\ensuremath{^\circ}",
+    "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "Å": r"\AA{}", "å": r"\aa{}",
+    "ß": r"\ss{}", "ø": r"\o{}", "Ø": r"\O{}", "æ": r"\ae{}", "Æ": r"\AE{}", "ł": r"\l{}",
+    "Ł": r"\L{}", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''",
+    "…": r"\ldots{}", "\u00a0": "~", "α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}",
+    "λ": r"\ensuremath{\lambda}", "Δ": r"\ensuremath{\Delta}", "σ": r"\ensuremath{\sigma}",
+}
+# Combining accents (from Unicode decomposition) and the LaTeX accent commands for them.
+_ACCENTS = {
+    "\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0303": "~", "\u0308": '"',
+    "\u030a": "r", "\u0327": "c", "\u030c": "v", "\u0304": "=", "\u0306": "u",
+    "\u0307": ".", "\u030b": "H", "\u0328": "k",
+}
+
+
+def escape_latex(value: object) -> str:
+    """Text that LaTeX prints exactly as ``value`` reads, whatever it holds.
+
+    >>> escape_latex("jw01345_nrca1_cal.fits & 50% of $x^2$ {}")
+    'jw01345\\\\_nrca1\\\\_cal.fits \\\\& 50\\\\% of \\\\$x\\\\textasciicircum{}2\\\\$ \\\\{\\\\}'
+    """
+    text = "" if value is None else str(value)
+    out = []
+    for char in text:
+        if char in _LATEX:
+            out.append(_LATEX[char])
+        elif char.isascii():
+            out.append(char if char.isprintable() else " ")
+        else:
+            out.append(_latex_non_ascii(char))
+    return "".join(out)
+
+
+def _latex_non_ascii(char: str) -> str:
+    if char in _LATEX_SYMBOLS:
+        return _LATEX_SYMBOLS[char]
+    decomposed = unicodedata.normalize("NFD", char)
+    base, marks = decomposed[0], decomposed[1:]
+    if base.isascii() and base.isalpha() and marks and all(m in _ACCENTS for m in marks):
+        text = base if base not in "ij" else "\\" + base  # dotless i/j under accents
+        for mark in marks:
+            text = f"\\{_ACCENTS[mark]}{{{text}}}"
+        return text
+    # Anything else prints as its code point: visible, never a command, always compiles.
+    return f"[U+{ord(char):04X}]"
+
+
+_DOI = re.compile(r"^10\.\d{4,9}/[A-Za-z0-9._;()/:-]+$")
+
+
+def latex_url(value: object) -> str:
+    """A URL or DOI for \\url, \\href and \\dataset: the characters they treat specially
+    are escaped; a DOI was checked against its form before it came here."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "").replace("%", r"\%").replace("#", r"\#").replace(
+        "{", "").replace("}", "")
+
+
+# What can start emphasis, code, a link, HTML, a table cell, strikethrough or an
+# entity anywhere in a line. Templates never put a value at the start of a line,
+# where '#', '-' or '1.' would matter.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def escape_markdown(value: object) -> str:
+    """Text that Markdown renders exactly as ``value`` reads (no emphasis, links, HTML)."""
+    text = "" if value is None else str(value)
+    return _MARKDOWN.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))

@@ -1,0 +1,114 @@
+"""``report``: scan, check and render every part, in LaTeX and Markdown, into one folder.
+
+The folder gets ``provenance.tex`` and ``provenance.md`` (all parts), one file per
+part that a paper can ``\\input``, the inventory (``inventory.ecsv``), the check
+results (``check.json``, ``check.md``) and, for long file lists, the per-file table
+in machine-readable form. A marker file records that the folder's outputs were
+written by this tool, so a later report replaces them without ``--force``; any
+other existing file is never replaced silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import Finding, check
+from .errors import OutputError, OutputExists
+from .findings import format_json, format_markdown
+from .formats import write_inventory
+from .inventory import Inventory
+from .knowledge import Knowledge
+from .outputs import atomic_write
+from .paper import paper_context
+from .render import FORMATS, render_parts
+
+__all__ = ["MARKER", "ReportResult", "write_report", "write_parts"]
+
+MARKER = ".jwst-provenance-report"
+TABLE_FILES = ("provenance_files.ecsv", "provenance_files.csv")
+
+
+@dataclass
+class ReportResult:
+    """What a report wrote, and what it found."""
+
+    folder: Path
+    written: list[Path] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    missing_doi: bool = False
+
+
+def _owned(folder: Path) -> set[str]:
+    try:
+        return set(json.loads((folder / MARKER).read_text("utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _check_targets(folder: Path, names: Sequence[str], force: bool) -> None:
+    owned = _owned(folder)
+    for name in names:
+        if (folder / name).exists() and not force and name not in owned:
+            raise OutputExists(str(folder / name))
+
+
+def write_parts(parts: dict[str, str], folder: str | os.PathLike[str], extension: str, *,
+                force: bool = False) -> list[Path]:
+    """Write rendered parts as ``<part>.<extension>`` files in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"{part}.{extension}" for part in parts]
+    _check_targets(folder, names, force)
+    written = []
+    for part, text in parts.items():
+        path = folder / f"{part}.{extension}"
+        atomic_write(path, lambda stream, text=text: stream.write(text), overwrite=True)
+        written.append(path)
+    return written
+
+
+def write_report(inventory: Inventory, folder: str | os.PathLike[str], knowledge: Knowledge, *,
+                 style: str = "aastex", dois: Sequence[str] = (),
+                 template_dirs: Sequence[str | os.PathLike[str]] = (),
+                 force: bool = False) -> ReportResult:
+    """Check ``inventory`` and write every output into ``folder`` (see the module's doc)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} exists and is not a folder")
+    findings = check(inventory, knowledge)
+    long_table = len(inventory.read_ok) > 200
+    context = paper_context(inventory, findings, knowledge, dois=dois,
+                            table_files=TABLE_FILES if long_table else ())
+    rendered = {to: render_parts(context, to=to, style=style, template_dirs=template_dirs)
+                for to in FORMATS}
+
+    outputs: dict[str, str] = {}
+    for to, parts in rendered.items():
+        extension = FORMATS[to]
+        outputs[f"provenance.{extension}"] = "\n".join(parts.values())
+        outputs.update({f"{part}.{extension}": text for part, text in parts.items()})
+    checked = len(inventory)
+    outputs["check.json"] = format_json(findings, checked=checked, knowledge=knowledge)
+    outputs["check.md"] = format_markdown(findings, checked=checked, knowledge=knowledge)
+    names = [*outputs, "inventory.ecsv", *(TABLE_FILES if long_table else ())]
+
+    folder.mkdir(parents=True, exist_ok=True)
+    _check_targets(folder, names, force)
+    result = ReportResult(folder, findings=findings, missing_doi=not dois)
+    for name, text in outputs.items():
+        atomic_write(folder / name, lambda stream, text=text: stream.write(text), overwrite=True)
+        result.written.append(folder / name)
+    write_inventory(inventory, folder / "inventory.ecsv", "ecsv", overwrite=True)
+    result.written.append(folder / "inventory.ecsv")
+    if long_table:
+        files = Inventory(sorted(inventory.read_ok, key=lambda r: r.path), meta=inventory.meta)
+        for name in TABLE_FILES:
+            write_inventory(files, folder / name, name.rsplit(".", 1)[1], overwrite=True)
+            result.written.append(folder / name)
+    marker = json.dumps({"tool": "jwst-provenance", "files": sorted(names)}, indent=1)
+    atomic_write(folder / MARKER, lambda stream: stream.write(marker + "\n"), overwrite=True)
+    return result

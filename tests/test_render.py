@@ -1,0 +1,283 @@
+"""Rendering: escaping, real pdflatex with the journals' classes, Markdown, templates, goldens."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from fitsfiles import fits_bytes, write
+
+import reporter
+from reporter.errors import UsageError
+from reporter.escape import escape_latex, escape_markdown
+from reporter.paper import check_doi, paper_context
+from reporter.render import PARTS, STYLES, RenderError, render, render_parts
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).resolve().parent / "golden"
+HOSTILE_NAME = "jw01345001001_02101_00001_nrca1_a&b%c#d$e{f}g~h^i\\j_cal.fits"
+HOSTILE_VERSION = "1.14.0.dev3+g$x_&%#"
+
+needs_pdflatex = pytest.mark.skipif(
+    not (shutil.which("pdflatex") and shutil.which("pdftotext")),
+    reason="pdflatex and pdftotext are not installed (apt-get install texlive-latex-extra "
+           "texlive-publishers texlive-plain-generic texlive-fonts-recommended lmodern "
+           "poppler-utils; .ci/run does)")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("plain", "plain"),
+    ("a_b", r"a\_b"),
+    ("50% & $5 #1", r"50\% \& \$5 \#1"),
+    ("{x}", r"\{x\}"),
+    ("~^\\", r"\textasciitilde{}\textasciicircum{}\textbackslash{}"),
+    ("<|>", r"\textless{}\textbar{}\textgreater{}"),
+    ("\\input{/etc/passwd}", r"\textbackslash{}input\{/etc/passwd\}"),
+    ("café", r"caf\'{e}"),
+    ("Ångström µm", r"\AA{}ngstr\"{o}m \ensuremath{\mu}m"),
+    ("ï", r"\"{\i}"),
+    ("漢", "[U+6F22]"),
+    ("line\nbreak", "line break"),
+    (None, ""),
+    (1345, "1345"),
+])
+def test_escape_latex(value, expected):
+    assert escape_latex(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("plain 1.12.5 (1)", "plain 1.12.5 (1)"),
+    ("*bold* _it_", r"\*bold\* \_it\_"),
+    ("[link](http://x)", r"\[link\](http://x)"),
+    ("<script>", r"\<script\>"),
+    ("a|b", r"a\|b"),
+    ("`code`", r"\`code\`"),
+    ("&amp;", r"\&amp;"),
+    ("back\\slash", r"back\\slash"),
+])
+def test_escape_markdown(value, expected):
+    assert escape_markdown(value) == expected
+
+
+@pytest.mark.parametrize("doi, expected", [
+    ("10.17909/abcd-1234", "10.17909/abcd-1234"),
+    ("doi:10.17909/T9-XYZ", "10.17909/T9-XYZ"),
+    ("https://doi.org/10.17909/abcd", "10.17909/abcd"),
+])
+def test_doi_forms(doi, expected):
+    assert check_doi(doi) == expected
+
+
+@pytest.mark.parametrize("doi", ["abcd", "10.17909/a b", "10.17909/x}\\input{y"])
+def test_bad_doi_is_refused(doi):
+    with pytest.raises(UsageError):
+        check_doi(doi)
+
+
+@pytest.fixture(scope="module")
+def examples_context():
+    inventory = reporter.scan([str(ROOT / "examples" / "data")], jobs=1)
+    knowledge = reporter.load_knowledge()
+    return paper_context(inventory, reporter.check(inventory, knowledge), knowledge,
+                         dois=["10.17909/abcd-1234"])
+
+
+@pytest.fixture(scope="module")
+def hostile_context(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    write(folder / HOSTILE_NAME, fits_bytes(CAL_VER=HOSTILE_VERSION, CAL_VCS="abc"))
+    write(folder / "jw01345001001_02101_00002_nrca2_cal.fits", fits_bytes())
+    inventory = reporter.scan([str(folder)], jobs=1)
+    knowledge = reporter.load_knowledge()
+    return paper_context(inventory, reporter.check(inventory, knowledge), knowledge,
+                         dois=["10.17909/abcd-1234"])
+
+
+# Real pdflatex ------------------------------------------------------------
+
+DOCUMENTS = {
+    "aastex": "\\documentclass{aastex631}\n\\usepackage[T1]{fontenc}\\usepackage{lmodern}\n"
+              "\\begin{document}\n\\input{body}\n\\end{document}\n",
+    "mnras": "\\documentclass[usenatbib]{mnras}\n\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
+             "\\usepackage{longtable,hyperref}\n\\begin{document}\n\\input{body}\n\\end{document}\n",
+    # A&A's class is not packaged in Debian: its output is compiled inside article, with
+    # the environment aa.cls provides.
+    "aa": "\\documentclass{article}\n\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
+          "\\usepackage{natbib,longtable,hyperref}\n"
+          "\\newenvironment{acknowledgements}{\\section*{Acknowledgements}}{}\n"
+          "\\begin{document}\n\\input{body}\n\\end{document}\n",
+    "generic": "\\documentclass{article}\n\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
+               "\\usepackage{longtable,hyperref}\n\\begin{document}\n\\input{body}\n\\end{document}\n",
+}
+
+
+def compile_latex(folder: Path, style: str, body: str) -> tuple[str, str]:
+    (folder / "body.tex").write_text(body, encoding="utf-8")
+    (folder / "doc.tex").write_text(DOCUMENTS[style], encoding="utf-8")
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                            cwd=folder, capture_output=True, text=True, errors="replace")
+    log = (folder / "doc.log").read_text(errors="replace") if (folder / "doc.log").exists() else ""
+    assert result.returncode == 0, f"pdflatex failed for {style}:\n{result.stdout[-3000:]}"
+    text = subprocess.run(["pdftotext", "-layout", "doc.pdf", "-"], cwd=folder,
+                          capture_output=True, text=True, check=True).stdout
+    return log, text
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_compiles_and_prints_hostile_values_exactly(style, hostile_context, tmp_path):
+    body = render(hostile_context, to="latex", style=style)
+    log, text = compile_latex(tmp_path, style, body)
+    assert "Undefined control sequence" not in log
+    assert not re.search(r"^! ", log, re.MULTILINE), "LaTeX reported an error"
+    # Long values may break across lines (at a hyphen, or anywhere in a table cell).
+    joined = "".join(text.split())
+    for value in (HOSTILE_NAME, HOSTILE_VERSION, "10.17909/abcd-1234", "jwst_1241.pmap"):
+        assert value.replace(" ", "") in joined, value
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("style", STYLES)
+def test_example_dataset_compiles_in_every_style(style, examples_context, tmp_path):
+    log, text = compile_latex(tmp_path, style, render(examples_context, to="latex", style=style))
+    assert "Undefined control sequence" not in log
+    assert "jw02736003001_02105_00001_nis_cal.fits.gz" in text
+    assert "NAS 5-03127" in text
+
+
+# Markdown, parsed by a real parser -----------------------------------------
+
+def test_markdown_tables_parse_as_tables_and_values_stay_text(hostile_context):
+    from markdown_it import MarkdownIt
+
+    markdown = render(hostile_context, to="markdown", style="generic")
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    types = [token.type for token in tokens]
+    assert types.count("table_open") == 2  # the summary and the per-file table
+    assert "html_inline" not in types and "html_block" not in types
+    inline = [child for token in tokens if token.children for child in token.children]
+    texts = "".join(child.content for child in inline if child.type in ("text", "code_inline"))
+    assert HOSTILE_NAME in texts
+    assert HOSTILE_VERSION in texts
+    links = [child.attrs.get("href") for child in inline if child.type == "link_open"]
+    assert "https://doi.org/10.17909/abcd-1234" in links  # the MAST DOI
+    assert all(link.startswith("https://doi.org/10.") for link in links)  # and Zenodo's
+
+
+def test_markdown_rows_have_the_right_number_of_cells(hostile_context):
+    from markdown_it import MarkdownIt
+
+    markdown = render(hostile_context, to="markdown", style="generic", parts=["appendix"])
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    rows, cells = 0, 0
+    for token in tokens:
+        rows += token.type == "tr_open"
+        cells += token.type in ("td_open", "th_open")
+    assert rows == 3 and cells == 3 * 6
+
+
+# The text says what it should ---------------------------------------------
+
+def test_availability_groups_the_processing_statement(examples_context):
+    text = render(examples_context, to="latex", style="aastex", parts=["availability"])
+    assert r"\dataset[doi:10.17909/abcd-1234]{https://doi.org/10.17909/abcd-1234}" in text
+    assert "MIRI MRS and NIRISS WFSS data from program 2736 (4 files)" in text
+    assert r"\citep{jwst_pipeline_1_12_5}" in text
+    assert r"\texttt{jwst\_1183.pmap}" in text
+    assert "DMS build B10.0.1" in text
+
+
+def test_missing_doi_is_said_visibly(examples_context):
+    from dataclasses import replace
+
+    context = replace(examples_context, dois=())
+    for to in ("latex", "markdown"):
+        assert "MAST DOI missing" in render(context, to=to, style="mnras", parts=["availability"])
+
+
+def test_style_specific_parts(examples_context):
+    assert "\\software{jwst" in render(examples_context, style="aastex", parts=["software"])
+    assert "\\begin{deluxetable*}" in render(examples_context, style="aastex", parts=["summary"])
+    assert "\\startlongtable" in render(examples_context, style="aastex", parts=["appendix"])
+    assert "\\section*{Data Availability}" in render(examples_context, style="mnras",
+                                                      parts=["availability"])
+    assert "\\begin{acknowledgements}" in render(examples_context, style="aa",
+                                                 parts=["acknowledgement"])
+    generic = render(examples_context, style="generic", parts=["software"])
+    assert "\\cite{" in generic and "\\citep" not in generic
+
+
+def test_unknown_part_style_and_format_are_usage_errors(examples_context):
+    with pytest.raises(UsageError):
+        render(examples_context, parts=["everything"])
+    with pytest.raises(UsageError):
+        render(examples_context, style="nature")
+    with pytest.raises(UsageError):
+        render(examples_context, to="html")
+
+
+# Templates users override -------------------------------------------------
+
+def test_override_extends_the_builtin_and_changes_one_block(examples_context, tmp_path):
+    (tmp_path / "aastex.tex.j2").write_text(
+        "((* extends 'builtin/aastex.tex.j2' *))\n"
+        "((* block software *))Our own software sentence.((* endblock *))\n")
+    parts = render_parts(examples_context, style="aastex", template_dirs=[tmp_path])
+    assert parts["software"].strip() == "Our own software sentence."
+    assert "\\begin{deluxetable*}" in parts["summary"]  # everything else is built-in
+
+
+def test_override_in_a_latex_subfolder(examples_context, tmp_path):
+    (tmp_path / "latex").mkdir()
+    (tmp_path / "latex" / "mnras.tex.j2").write_text(
+        "((* extends 'builtin/mnras.tex.j2' *))\n"
+        "((* block availability_heading *))\\section*{Data availability statement}((* endblock *))\n")
+    text = render(examples_context, style="mnras", parts=["availability"], template_dirs=[tmp_path])
+    assert "Data availability statement" in text
+
+
+def test_missing_template_lists_every_folder_searched(examples_context, tmp_path, monkeypatch):
+    import reporter.render as rendering
+
+    empty = tmp_path / "builtin"
+    empty.mkdir()
+    monkeypatch.setattr(rendering, "builtin_template_dir", lambda: empty)
+    with pytest.raises(RenderError) as error:
+        render(examples_context, style="aastex", template_dirs=[tmp_path])
+    assert str(tmp_path) in str(error.value) and str(empty / "latex") in str(error.value)
+
+
+def test_undefined_variable_fails_loudly(examples_context, tmp_path):
+    (tmp_path / "generic.tex.j2").write_text("((( no_such_value )))\n")
+    with pytest.raises(RenderError, match="no_such_value"):
+        render(examples_context, style="generic", template_dirs=[tmp_path])
+
+
+def test_templates_copy_and_list(tmp_path):
+    from reporter.render import copy_template, list_templates
+
+    assert "latex/aastex.tex.j2" in list_templates()
+    target = copy_template("latex/aastex.tex.j2", tmp_path)
+    assert target.read_text().startswith("((=- AASTeX")
+    with pytest.raises(reporter.OutputExists):
+        copy_template("latex/aastex.tex.j2", tmp_path)
+
+
+# Golden files ---------------------------------------------------------------
+
+@pytest.mark.parametrize("to, style", [("latex", s) for s in STYLES] + [("markdown", "generic")])
+def test_golden_files(examples_context, to, style):
+    """Each part of each style on the example dataset; UPDATE_GOLDEN=1 rewrites them."""
+    parts = render_parts(examples_context, to=to, style=style)
+    extension = "tex" if to == "latex" else "md"
+    for part in PARTS:
+        golden = GOLDEN / style / f"{part}.{extension}"
+        if os.environ.get("UPDATE_GOLDEN"):
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(parts[part], encoding="utf-8")
+        assert golden.exists(), f"no golden file {golden}: run with UPDATE_GOLDEN=1"
+        assert parts[part] == golden.read_text(encoding="utf-8"), f"{golden} differs"
