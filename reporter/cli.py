@@ -571,7 +571,9 @@ def report(
 templates_app = typer.Typer(
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="List the built-in templates, or copy one to start your own.",
+    help="List the built-in templates, or copy one to start your own.\n\n\b\nExamples:\n"
+         "  jwst-provenance templates list\n"
+         "  jwst-provenance templates copy latex/aastex.tex.j2 my_templates/",
 )
 app.add_typer(templates_app, name="templates")
 

@@ -26,7 +26,7 @@ def test_readme_has_the_two_setup_commands():
     main = block_after("main-command").strip()
     tests = block_after("test-command").strip()
     assert "python3 -m venv" in main and "pip install ." in main
-    assert main.endswith("jwst-provenance scan examples/data")
+    assert main.endswith("jwst-provenance report examples/data --out example-report")
     assert "pip install '.[test]'" in tests and tests.endswith("python -m pytest")
 
 

@@ -22,8 +22,16 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 HOSTILE_NAME = "jw01345001001_02101_00001_nrca1_a&b%c#d$e{f}g~h^i\\j_cal.fits"
 HOSTILE_VERSION = "1.14.0.dev3+g$x_&%#"
 
+def _latex_ready() -> bool:
+    if not (shutil.which("pdflatex") and shutil.which("pdftotext") and shutil.which("kpsewhich")):
+        return False
+    found = subprocess.run(["kpsewhich", "aastex631.cls", "mnras.cls", "lmodern.sty", "epsf.sty"],
+                           capture_output=True, text=True).stdout.split()
+    return len(found) == 4
+
+
 needs_pdflatex = pytest.mark.skipif(
-    not (shutil.which("pdflatex") and shutil.which("pdftotext")),
+    not _latex_ready(),
     reason="pdflatex and pdftotext are not installed (apt-get install texlive-latex-extra "
            "texlive-publishers texlive-plain-generic texlive-fonts-recommended lmodern "
            "poppler-utils; .ci/run does)")
