@@ -94,13 +94,14 @@ class _Progress:
 @app.command()
 def scan(
     paths: Annotated[
-        list[str],
+        Optional[list[str]],
         typer.Argument(
             help="Files, folders (searched recursively), quoted glob patterns "
-                 "('data/**/*_cal.fits') or @manifest.txt files (one path per line).",
+                 "('data/**/*_cal.fits') or @manifest.txt files (one path per line). "
+                 "Default: [data] paths of provenance.toml.",
             show_default=False,
         ),
-    ],
+    ] = None,
     format: Annotated[
         Optional[ScanFormat],
         typer.Option("--format", "-f",
@@ -150,7 +151,7 @@ def scan(
         chosen = format.value if format else (
             format_from_name(output) if output else ScanFormat.table.value)
         try:
-            inventory = scan_paths(paths, jobs=jobs, progress=progress)
+            inventory = scan_paths(_paths_or_config(paths), jobs=jobs, progress=progress)
         finally:
             progress.close()
         if chosen == ScanFormat.table.value:
@@ -193,6 +194,24 @@ class FailOn(str, Enum):
     never = "never"
 
 
+def _config():
+    """provenance.toml of the current folder (empty settings when there is none)."""
+    from .config import load_config
+
+    return load_config()
+
+
+def _paths_or_config(paths: list[str] | None) -> list[str]:
+    if paths:
+        return paths
+    configured = _config().paths
+    if not configured:
+        raise typer.BadParameter(
+            "give the files or folders to scan (or --inventory FILE), or list them in "
+            "provenance.toml ([data] paths; 'jwst-provenance init' writes one)")
+    return configured
+
+
 def _inventory_from(paths: list[str] | None, inventory: Path | None, jobs: int | None):
     """A saved inventory, or a scan of the paths: every command after scan takes either."""
     from .inventory import Inventory
@@ -202,8 +221,7 @@ def _inventory_from(paths: list[str] | None, inventory: Path | None, jobs: int |
         raise typer.BadParameter("give paths or --inventory, not both")
     if inventory:
         return Inventory.read(inventory)
-    if not paths:
-        raise typer.BadParameter("give the files or folders to check, or --inventory FILE")
+    paths = _paths_or_config(paths)
     progress = _Progress()
     try:
         return scan_paths(paths, jobs=jobs, progress=progress)
@@ -294,7 +312,7 @@ def check(
 
     try:
         cutoff = _as_of(as_of)
-        base = load_knowledge(knowledge or [], as_of=cutoff)
+        base = load_knowledge(knowledge or _config().knowledge, as_of=cutoff)
         data = _inventory_from(paths, inventory, jobs)
         findings = run_check(data, base)
         if format is CheckFormat.json:
@@ -353,7 +371,7 @@ def caveats(
     from .knowledge import load_knowledge
 
     try:
-        ctx.obj = load_knowledge(knowledge or [], as_of=_as_of(as_of))
+        ctx.obj = load_knowledge(knowledge or _config().knowledge, as_of=_as_of(as_of))
         if ctx.invoked_subcommand is None:
             typer.echo(describe_knowledge(ctx.obj, mode=mode, cal_ver=cal_ver,
                                           instrument=instrument), nl=False)
@@ -434,7 +452,11 @@ def render(
                      help="Render from a saved inventory instead of scanning."),
     ] = None,
     to: Annotated[RenderFormat, typer.Option("--to", help="Output language.")] = RenderFormat.latex,
-    style: Annotated[Style, typer.Option("--style", help="Journal style.")] = Style.generic,
+    style: Annotated[
+        Optional[Style],
+        typer.Option("--style", help="Journal style. Default: provenance.toml's, else generic.",
+                     show_default=False),
+    ] = None,
     part: Annotated[
         Optional[list[Part]],
         typer.Option("--part", "-p", help="Only this part; repeatable. Default: all parts."),
@@ -475,13 +497,16 @@ def render(
     from .report import write_parts
 
     try:
-        base = load_knowledge(knowledge or [], as_of=_as_of(as_of))
+        config = _config()
+        base = load_knowledge(knowledge or config.knowledge, as_of=_as_of(as_of))
         data = _inventory_from(paths, inventory, jobs)
-        context = paper_context(data, run_check(data, base), base, dois=doi or [])
-        parts = render_parts(context, to=to.value, style=style.value,
+        dois = doi or config.dois
+        context = paper_context(data, run_check(data, base), base, dois=dois)
+        parts = render_parts(context, to=to.value,
+                             style=style.value if style else config.style or "generic",
                              parts=[p.value for p in part] if part else None,
-                             template_dirs=template_dir or [])
-        _warn_missing_doi(doi)
+                             template_dirs=template_dir or config.template_dirs)
+        _warn_missing_doi(dois)
         if output is not None and (output.is_dir() or str(output).endswith(("/", os.sep))):
             written = write_parts(parts, output, FORMATS[to.value], force=force)
             typer.echo(f"wrote {len(written)} files to {output}", err=True)
@@ -505,15 +530,21 @@ def report(
                        show_default=False),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", metavar="DIR", file_okay=False,
-                           help="Folder for every output (created if needed).")
-    ] = Path("provenance"),
+        Optional[Path],
+        typer.Option("--out", metavar="DIR", file_okay=False, show_default=False,
+                     help="Folder for every output (created if needed). Default: "
+                          "provenance.toml's [output] out, else ./provenance."),
+    ] = None,
     inventory: Annotated[
         Optional[Path],
         typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
                      help="Report on a saved inventory instead of scanning."),
     ] = None,
-    style: Annotated[Style, typer.Option("--style", help="Journal style of the LaTeX.")] = Style.aastex,
+    style: Annotated[
+        Optional[Style],
+        typer.Option("--style", show_default=False,
+                     help="Journal style of the LaTeX. Default: provenance.toml's, else aastex."),
+    ] = None,
     doi: DoiOption = None,
     template_dir: TemplateDirOption = None,
     knowledge: KnowledgeOption = None,
@@ -547,10 +578,15 @@ def report(
     from .report import write_report
 
     try:
-        base = load_knowledge(knowledge or [], as_of=_as_of(as_of))
+        config = _config()
+        base = load_knowledge(knowledge or config.knowledge, as_of=_as_of(as_of))
         data = _inventory_from(paths, inventory, jobs)
-        result = write_report(data, out, base, style=style.value, dois=doi or [],
-                              template_dirs=template_dir or [], force=force)
+        doi = doi or config.dois
+        out = out or Path(config.out or "provenance")
+        result = write_report(data, out, base,
+                              style=style.value if style else config.style or "aastex",
+                              dois=doi, template_dirs=template_dir or config.template_dirs,
+                              force=force)
     except ReporterError as error:
         raise _fail(error) from None
     from collections import Counter
@@ -616,3 +652,33 @@ def templates_copy(
     except ReporterError as error:
         raise _fail(error) from None
     typer.echo(f"copied {name} to {target}")
+
+
+@app.command()
+def init(
+    data: Annotated[
+        Optional[list[str]],
+        typer.Option("--data", metavar="PATH", help="The dataset (repeatable). Default: data/."),
+    ] = None,
+    doi: DoiOption = None,
+    style: Annotated[Style, typer.Option("--style", help="Journal style.")] = Style.aastex,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing provenance.toml.")] = False,
+) -> None:
+    """Write a commented provenance.toml in the current folder: the dataset, MAST DOIs,
+    style, output folder, extra knowledge and template folders of this paper. Every
+    command run in this folder reads it; command-line options win.
+
+    \b
+    Examples:
+      jwst-provenance init --data data/ --doi 10.17909/abcd-1234 --style mnras
+      jwst-provenance report        # then uses provenance.toml
+    """
+    from .config import write_config
+    from .paper import check_doi
+
+    try:
+        dois = [check_doi(d) for d in doi or []]
+        path = write_config(os.getcwd(), paths=data, dois=dois, style=style.value, overwrite=force)
+    except ReporterError as error:
+        raise _fail(error) from None
+    typer.echo(f"wrote {path}: edit it, then run jwst-provenance report")
