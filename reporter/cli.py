@@ -466,7 +466,7 @@ def render(
     knowledge: KnowledgeOption = None,
     as_of: AsOfOption = None,
     output: Annotated[
-        Optional[Path],
+        Optional[str],  # text, not Path: Path drops the trailing / that means a folder
         typer.Option("--output", "-o", metavar="FILE|DIR",
                      help="Write to FILE, or one file per part into DIR (an existing folder "
                           "or a name ending in /)."),
@@ -507,7 +507,7 @@ def render(
                              parts=[p.value for p in part] if part else None,
                              template_dirs=template_dir or config.template_dirs)
         _warn_missing_doi(dois)
-        if output is not None and (output.is_dir() or str(output).endswith(("/", os.sep))):
+        if output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep))):
             written = write_parts(parts, output, FORMATS[to.value], force=force)
             typer.echo(f"wrote {len(written)} files to {output}", err=True)
         elif output is not None:
