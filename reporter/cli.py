@@ -241,6 +241,24 @@ def _as_of(value: str | None):
                                  param_hint="--as-of") from None
 
 
+# Options several commands share, declared once.
+PathsArgument = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="Files, folders, glob patterns or @manifest files to scan. Default: "
+                        "[data] paths of provenance.toml.", show_default=False),
+]
+InventoryOption = Annotated[
+    Optional[Path],
+    typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
+                 help="Use a saved inventory (from scan -o) instead of scanning."),
+]
+JobsOption = Annotated[
+    Optional[int], typer.Option("--jobs", "-j", min=1, show_default=False,
+                                help="Worker processes for the scan.")
+]
+FailOnOption = Annotated[
+    FailOn, typer.Option("--fail-on", help="Exit with 1 when a finding is at least this severe.")
+]
 KnowledgeOption = Annotated[
     Optional[list[Path]],
     typer.Option("--knowledge", "-k", metavar="FILE", exists=True, dir_okay=False,
@@ -257,24 +275,13 @@ AsOfOption = Annotated[
 
 @app.command()
 def check(
-    paths: Annotated[
-        Optional[list[str]],
-        typer.Argument(help="Files, folders, glob patterns or @manifest files to scan.",
-                       show_default=False),
-    ] = None,
-    inventory: Annotated[
-        Optional[Path],
-        typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
-                     help="Check a saved inventory (from scan -o) instead of scanning."),
-    ] = None,
+    paths: PathsArgument = None,
+    inventory: InventoryOption = None,
     knowledge: KnowledgeOption = None,
     format: Annotated[
         CheckFormat, typer.Option("--format", "-f", help="Output format.")
     ] = CheckFormat.text,
-    fail_on: Annotated[
-        FailOn,
-        typer.Option("--fail-on", help="Exit with 1 when a finding is at least this severe."),
-    ] = FailOn.error,
+    fail_on: FailOnOption = FailOn.error,
     as_of: AsOfOption = None,
     output: Annotated[
         Optional[Path],
@@ -282,10 +289,7 @@ def check(
                      help="Write the report to FILE (atomically) instead of stdout."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
-    jobs: Annotated[
-        Optional[int], typer.Option("--jobs", "-j", min=1, show_default=False,
-                                    help="Worker processes for the scan.")
-    ] = None,
+    jobs: JobsOption = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List every file of every finding.")
     ] = False,
@@ -441,16 +445,8 @@ def _warn_missing_doi(dois: list[str] | None) -> None:
 
 @app.command()
 def render(
-    paths: Annotated[
-        Optional[list[str]],
-        typer.Argument(help="Files, folders, glob patterns or @manifest files to scan.",
-                       show_default=False),
-    ] = None,
-    inventory: Annotated[
-        Optional[Path],
-        typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
-                     help="Render from a saved inventory instead of scanning."),
-    ] = None,
+    paths: PathsArgument = None,
+    inventory: InventoryOption = None,
     to: Annotated[RenderFormat, typer.Option("--to", help="Output language.")] = RenderFormat.latex,
     style: Annotated[
         Optional[Style],
@@ -472,10 +468,7 @@ def render(
                           "or a name ending in /)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
-    jobs: Annotated[
-        Optional[int], typer.Option("--jobs", "-j", min=1, show_default=False,
-                                    help="Worker processes for the scan.")
-    ] = None,
+    jobs: JobsOption = None,
 ) -> None:
     """Write paper-ready text: data availability, provenance tables, caveats, software
     and acknowledgement, in LaTeX (AASTeX, MNRAS, A&A, any document) or Markdown.
@@ -524,22 +517,14 @@ def render(
 
 @app.command()
 def report(
-    paths: Annotated[
-        Optional[list[str]],
-        typer.Argument(help="Files, folders, glob patterns or @manifest files to scan.",
-                       show_default=False),
-    ] = None,
+    paths: PathsArgument = None,
     out: Annotated[
         Optional[Path],
         typer.Option("--out", metavar="DIR", file_okay=False, show_default=False,
                      help="Folder for every output (created if needed). Default: "
                           "provenance.toml's [output] out, else ./provenance."),
     ] = None,
-    inventory: Annotated[
-        Optional[Path],
-        typer.Option("--inventory", "-i", metavar="FILE", exists=True, dir_okay=False,
-                     help="Report on a saved inventory instead of scanning."),
-    ] = None,
+    inventory: InventoryOption = None,
     style: Annotated[
         Optional[Style],
         typer.Option("--style", show_default=False,
@@ -549,17 +534,11 @@ def report(
     template_dir: TemplateDirOption = None,
     knowledge: KnowledgeOption = None,
     as_of: AsOfOption = None,
-    fail_on: Annotated[
-        FailOn,
-        typer.Option("--fail-on", help="Exit with 1 when a finding is at least this severe."),
-    ] = FailOn.error,
+    fail_on: FailOnOption = FailOn.error,
     force: Annotated[
         bool, typer.Option("--force", help="Replace files in DIR that this tool did not write.")
     ] = False,
-    jobs: Annotated[
-        Optional[int], typer.Option("--jobs", "-j", min=1, show_default=False,
-                                    help="Worker processes for the scan.")
-    ] = None,
+    jobs: JobsOption = None,
 ) -> None:
     """Scan, check and write every part in LaTeX and Markdown into one folder.
 
