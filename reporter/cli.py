@@ -229,6 +229,20 @@ def _inventory_from(paths: list[str] | None, inventory: Path | None, jobs: int |
         progress.close()
 
 
+def _citations(data, knowledge, bib: Path | None):
+    """The citations of the dataset's pipeline versions, reusing the author's .bib keys."""
+    from .bib import citations_for, read_bib
+
+    existing = read_bib(bib)[0] if bib else None
+    citations = citations_for([r.cal_ver for r in data.read_ok if r.cal_ver], knowledge, existing)
+    for ours, theirs in citations.reused.items():
+        typer.echo(f"citing {theirs} from {bib} for {ours}", err=True)
+    if citations.duplicate_keys:
+        typer.echo(f"warning: {bib} defines these keys more than once: "
+                   f"{', '.join(citations.duplicate_keys)}", err=True)
+    return citations
+
+
 def _as_of(value: str | None):
     if value is None:
         return None
@@ -258,6 +272,12 @@ JobsOption = Annotated[
 ]
 FailOnOption = Annotated[
     FailOn, typer.Option("--fail-on", help="Exit with 1 when a finding is at least this severe.")
+]
+BibOption = Annotated[
+    Optional[Path],
+    typer.Option("--bib", metavar="FILE", exists=True, dir_okay=False,
+                 help="Your bibliography: its entries for the same pipeline versions and "
+                      "Astropy papers are cited by their keys, and never added twice."),
 ]
 KnowledgeOption = Annotated[
     Optional[list[Path]],
@@ -458,6 +478,7 @@ def render(
         typer.Option("--part", "-p", help="Only this part; repeatable. Default: all parts."),
     ] = None,
     doi: DoiOption = None,
+    bib: BibOption = None,
     template_dir: TemplateDirOption = None,
     knowledge: KnowledgeOption = None,
     as_of: AsOfOption = None,
@@ -494,7 +515,8 @@ def render(
         base = load_knowledge(knowledge or config.knowledge, as_of=_as_of(as_of))
         data = _inventory_from(paths, inventory, jobs)
         dois = doi or config.dois
-        context = paper_context(data, run_check(data, base), base, dois=dois)
+        context = paper_context(data, run_check(data, base), base, dois=dois,
+                                citation_keys=_citations(data, base, bib).keys)
         parts = render_parts(context, to=to.value,
                              style=style.value if style else config.style or "generic",
                              parts=[p.value for p in part] if part else None,
@@ -531,6 +553,7 @@ def report(
                      help="Journal style of the LaTeX. Default: provenance.toml's, else aastex."),
     ] = None,
     doi: DoiOption = None,
+    bib: BibOption = None,
     template_dir: TemplateDirOption = None,
     knowledge: KnowledgeOption = None,
     as_of: AsOfOption = None,
@@ -565,7 +588,7 @@ def report(
         result = write_report(data, out, base,
                               style=style.value if style else config.style or "aastex",
                               dois=doi, template_dirs=template_dir or config.template_dirs,
-                              force=force)
+                              citations=_citations(data, base, bib), force=force)
     except ReporterError as error:
         raise _fail(error) from None
     from collections import Counter
@@ -578,7 +601,8 @@ def report(
         if finding.severity != "info":
             typer.echo(f"  {finding.severity}: {finding.code} {finding.message}")
     typer.echo(f"Wrote {len(result.written)} files to {out}/: provenance.tex and provenance.md "
-               f"(all parts), one file per part, inventory.ecsv, check.json, check.md.")
+               f"(all parts), one file per part, provenance.bib, inventory.ecsv, check.json, "
+               f"check.md.")
     _warn_missing_doi(doi)
     raise typer.Exit(1 if failed(result.findings, fail_on.value) else 0)
 
@@ -661,3 +685,66 @@ def init(
     except ReporterError as error:
         raise _fail(error) from None
     typer.echo(f"wrote {path}: edit it, then run jwst-provenance report")
+
+
+@app.command()
+def bib(
+    paths: PathsArgument = None,
+    inventory: InventoryOption = None,
+    bib: Annotated[
+        Optional[Path],
+        typer.Option("--bib", metavar="FILE", exists=True, dir_okay=False,
+                     help="Your bibliography: entries it has (same DOI or version) are reused, "
+                          "not added."),
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", metavar="FILE", dir_okay=False,
+                     help="Write the entries to FILE (e.g. provenance.bib) instead of stdout."),
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place",
+                           help="Append the missing entries to --bib FILE itself (a backup "
+                                "FILE.bak is written first; nothing of yours changes).")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
+    knowledge: KnowledgeOption = None,
+    jobs: JobsOption = None,
+) -> None:
+    """BibTeX for the exact pipeline versions the data used (with their Zenodo DOIs)
+    and for Astropy, under stable keys (jwst_pipeline_1_12_5, astropy:2013, ...).
+
+    With --bib, entries your bibliography already has for the same DOI or version
+    are reused (render and report then cite your keys) and never added twice.
+
+    \b
+    Examples:
+      jwst-provenance bib data/ -o provenance.bib
+      jwst-provenance bib data/ --bib paper.bib -o provenance.bib
+      jwst-provenance bib -i inventory.ecsv --bib paper.bib --in-place
+    """
+    from .bib import write_in_place
+    from .knowledge import load_knowledge
+    from .outputs import atomic_write
+
+    try:
+        if in_place and not bib:
+            raise typer.BadParameter("--in-place needs --bib FILE", param_hint="--in-place")
+        if in_place and output:
+            raise typer.BadParameter("give --in-place or --output, not both")
+        base = load_knowledge(knowledge or _config().knowledge)
+        data = _inventory_from(paths, inventory, jobs)
+        original = bib.read_text(encoding="utf-8") if bib else ""
+        citations = _citations(data, base, bib)
+        if in_place:
+            backup = write_in_place(bib, original, citations)
+            typer.echo(f"added {len(citations.new_entries)} entries to {bib}"
+                       + (f" (backup: {backup})" if backup else ""), err=True)
+        elif output:
+            text = citations.bibtex()
+            atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+            typer.echo(f"wrote {output} ({len(citations.new_entries)} entries)", err=True)
+        else:
+            typer.echo(citations.bibtex(), nl=False)
+    except ReporterError as error:
+        raise _fail(error) from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .checks import Finding
@@ -147,16 +147,25 @@ def _span(dates: Sequence[str]) -> str:
 
 
 def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: Knowledge, *,
-                  dois: Sequence[str] = (), table_files: Sequence[str] = ()) -> PaperContext:
-    """The facts a paper states about ``inventory``."""
+                  dois: Sequence[str] = (), table_files: Sequence[str] = (),
+                  citation_keys: Mapping[str, str] | None = None) -> PaperContext:
+    """The facts a paper states about ``inventory``.
+
+    ``citation_keys`` maps the default keys (``jwst_pipeline_1_12_5``,
+    ``astropy:2013``) to the keys the text should cite (the author's own, see
+    :func:`reporter.bib.citations_for`).
+    """
+    keys = dict(citation_keys or {})
     processed = [r for r in inventory.read_ok if r.cal_ver]
     releases: dict[str, Release] = {}
     for record in processed:
         version = record.cal_ver
         if version not in releases:
             build = knowledge.builds.get(version)
+            default = citation_key(version)
             releases[version] = Release(version, build.dms_build if build else "",
-                                        citation_key(version), knowledge.dois.get(version, ""))
+                                        keys.get(default, default),
+                                        knowledge.dois.get(version, ""))
 
     # Sentences: instrument modes that share one processing go in one sentence.
     by_subject: dict[str, list[ProvenanceRecord]] = defaultdict(list)
@@ -212,7 +221,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
         table_files=tuple(table_files),
         caveats=tuple(f for f in findings if f.code in READER_CODES or f.code.startswith("JP2")),
         releases=tuple(sorted(releases.values(), key=lambda r: _natural(r.cal_ver))),
-        astropy_keys=ASTROPY_KEYS,
+        astropy_keys=tuple(keys.get(key, key) for key in ASTROPY_KEYS),
         file_count=len(processed),
         knowledge_as_of=knowledge.as_of.isoformat(),
     )

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .bib import Citations, citations_for
 from .checks import Finding, check
 from .errors import OutputError, OutputExists
 from .findings import format_json, format_markdown
@@ -74,15 +75,18 @@ def write_parts(parts: dict[str, str], folder: str | os.PathLike[str], extension
 def write_report(inventory: Inventory, folder: str | os.PathLike[str], knowledge: Knowledge, *,
                  style: str = "aastex", dois: Sequence[str] = (),
                  template_dirs: Sequence[str | os.PathLike[str]] = (),
-                 force: bool = False) -> ReportResult:
+                 citations: Citations | None = None, force: bool = False) -> ReportResult:
     """Check ``inventory`` and write every output into ``folder`` (see the module's doc)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} exists and is not a folder")
     findings = check(inventory, knowledge)
     long_table = len(inventory.read_ok) > 200
+    if citations is None:
+        citations = citations_for([r.cal_ver for r in inventory.read_ok if r.cal_ver], knowledge)
     context = paper_context(inventory, findings, knowledge, dois=dois,
-                            table_files=TABLE_FILES if long_table else ())
+                            table_files=TABLE_FILES if long_table else (),
+                            citation_keys=citations.keys)
     rendered = {to: render_parts(context, to=to, style=style, template_dirs=template_dirs)
                 for to in FORMATS}
 
@@ -94,6 +98,8 @@ def write_report(inventory: Inventory, folder: str | os.PathLike[str], knowledge
     checked = len(inventory)
     outputs["check.json"] = format_json(findings, checked=checked, knowledge=knowledge)
     outputs["check.md"] = format_markdown(findings, checked=checked, knowledge=knowledge)
+    # The entries the text cites that the author's own .bib (if given) lacks.
+    outputs["provenance.bib"] = citations.bibtex()
     names = [*outputs, "inventory.ecsv", *(TABLE_FILES if long_table else ())]
 
     folder.mkdir(parents=True, exist_ok=True)

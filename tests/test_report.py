@@ -28,7 +28,8 @@ def test_report_writes_every_output(tmp_path):
     result = run("report", EXAMPLES, "--doi", "10.17909/abcd-1234", "--out", out)
     assert result.exit_code == 0, result.output
     names = {path.name for path in out.iterdir()}
-    expected = {"provenance.tex", "provenance.md", "inventory.ecsv", "check.json", "check.md",
+    expected = {"provenance.tex", "provenance.md", "provenance.bib", "inventory.ecsv",
+                "check.json", "check.md",
                 MARKER, *(f"{p}.tex" for p in PARTS), *(f"{p}.md" for p in PARTS)}
     assert names == expected
     whole = (out / "provenance.tex").read_text()
