@@ -14,8 +14,6 @@ from typer.testing import CliRunner
 import reporter
 from reporter.bib import BibError, citations_for, read_bib, write_in_place
 from reporter.cli import app
-from reporter.paper import paper_context
-from reporter.render import render
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "data"
