@@ -691,12 +691,7 @@ def init(
 def bib(
     paths: PathsArgument = None,
     inventory: InventoryOption = None,
-    bib: Annotated[
-        Optional[Path],
-        typer.Option("--bib", metavar="FILE", exists=True, dir_okay=False,
-                     help="Your bibliography: entries it has (same DOI or version) are reused, "
-                          "not added."),
-    ] = None,
+    bib: BibOption = None,
     output: Annotated[
         Optional[Path],
         typer.Option("--output", "-o", metavar="FILE", dir_okay=False,
