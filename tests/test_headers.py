@@ -23,6 +23,7 @@ EVERY_KEYWORD = {
     "TARGNAME": "EGS & friends", "DATE-OBS": "2022-12-21",
     "ASNTABLE": "jw01345-o001_20240101t000000_image3_00001_asn.json",
     "ASNPOOL": "jw01345_20240101t000000_pool.csv",
+    "DATASUM": "1234567890", "CHECKSUM": "aBcDeFgHiJkLmNoP",
 }
 
 
