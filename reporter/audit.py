@@ -219,7 +219,8 @@ def format_audit_markdown(results: Sequence[AuditFinding], manuscript: str) -> s
     for result in results:
         where = f" ({md(result.where)})" if result.where else ""
         lines.append(f"- [ ] **{md(result.title)}**{where}: the text says {md(result.text_says)}; "
-                     f"the data say {md(result.data_say)}. Suggested: {md(result.suggestion)}")
+                     f"the data say {md(result.data_say).rstrip('.')}. "
+                     f"Suggested: {md(result.suggestion)}")
     if not results:
         lines.append("- [x] The text states the versions, contexts and DOI the data have.")
     return "\n".join(lines) + "\n"

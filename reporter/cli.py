@@ -128,6 +128,12 @@ def scan(
         typer.Option("--verbose", "-v",
                      help="Say what was skipped and why, and list every unreadable file."),
     ] = False,
+    lock: Annotated[
+        Optional[Path],
+        typer.Option("--lock", metavar="FILE", dir_okay=False,
+                     help="Also write a lock file (sorted record and fingerprint of the "
+                          "dataset) for 'verify'."),
+    ] = None,
 ) -> None:
     """Read the primary header of every FITS file and summarise its provenance.
 
@@ -141,6 +147,7 @@ def scan(
       jwst-provenance scan 'data/**/*_cal.fits' @more_files.txt
       jwst-provenance scan data/ -o inventory.ecsv
       jwst-provenance scan data/ --format csv > inventory.csv
+      jwst-provenance scan data/ --lock provenance.lock
     """
     from .formats import dump_inventory, format_from_name, write_inventory
     from .scanner import scan as scan_paths
@@ -154,6 +161,11 @@ def scan(
             inventory = scan_paths(_paths_or_config(paths), jobs=jobs, progress=progress)
         finally:
             progress.close()
+        if lock is not None:
+            from .lock import write_lock
+
+            value = write_lock(inventory, lock, overwrite=force)
+            typer.echo(f"wrote {lock}: {len(inventory)} files, fingerprint {value}", err=True)
         if chosen == ScanFormat.table.value:
             text = format_summary(inventory, verbose=verbose)
             if output:
@@ -743,3 +755,126 @@ def bib(
             typer.echo(citations.bibtex(), nl=False)
     except ReporterError as error:
         raise _fail(error) from None
+
+
+class AuditFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def audit(
+    manuscript: Annotated[Path, typer.Argument(help="The paper's main .tex file.",
+                                               exists=True, dir_okay=False)],
+    paths: PathsArgument = None,
+    inventory: InventoryOption = None,
+    bib: BibOption = None,
+    knowledge: KnowledgeOption = None,
+    format: Annotated[
+        AuditFormat, typer.Option("--format", "-f", help="text, json, or a Markdown checklist.")
+    ] = AuditFormat.text,
+    fail_on: FailOnOption = FailOn.error,
+    jobs: JobsOption = None,
+) -> None:
+    """Check what a manuscript says against the data: pipeline versions, CRDS
+    contexts, SDP_VER, MAST DOI and pipeline citations (\\input files included),
+    and the caveats the text never mentions. Each problem: file:line, what the text
+    says, what the data say, and a sentence to use.
+
+    \b
+    Examples:
+      jwst-provenance audit paper/ms.tex --bib paper/ms.bib data/
+      jwst-provenance audit ms.tex -i provenance/inventory.ecsv --format markdown > response.md
+    """
+    from .audit import audit as run_audit
+    from .audit import format_audit_json, format_audit_markdown, format_audit_text
+    from .bib import read_bib
+    from .checks import check as run_check
+    from .findings import failed
+    from .knowledge import load_knowledge
+
+    try:
+        base = load_knowledge(knowledge or _config().knowledge)
+        data = _inventory_from(paths, inventory, jobs)
+        library = read_bib(bib)[0] if bib else None
+        results = run_audit(manuscript, data, base, run_check(data, base), bib=library)
+    except ReporterError as error:
+        raise _fail(error) from None
+    render = {"text": format_audit_text, "json": format_audit_json,
+              "markdown": format_audit_markdown}[format.value]
+    typer.echo(render(results, str(manuscript)), nl=False)
+    raise typer.Exit(1 if failed(results, fail_on.value) else 0)
+
+
+@app.command()
+def verify(
+    lock: Annotated[Path, typer.Argument(help="A lock file from 'scan --lock'.", exists=True,
+                                         dir_okay=False)],
+    paths: PathsArgument = None,
+    jobs: JobsOption = None,
+) -> None:
+    """Say whether the data still match a lock file, and what differs (files added,
+    removed, renamed; size, DATASUM/CHECKSUM, CAL_VER, CRDS_CTX or R_* changed).
+    Exit code 0 when they match, 1 when not.
+
+    \b
+    Example:
+      jwst-provenance scan data/ --lock provenance.lock
+      jwst-provenance verify provenance.lock data/
+    """
+    from .diff import compare, format_comparison
+    from .lock import fingerprint, lock_lines, read_lock
+
+    try:
+        locked, value = read_lock(lock)
+        data = _inventory_from(paths, None, jobs)
+    except ReporterError as error:
+        raise _fail(error) from None
+    now = fingerprint(lock_lines(data))
+    comparison = compare(locked, data, content=True)
+    if now == value:
+        typer.echo(f"The data match {lock}: {len(data)} files, fingerprint {value}.")
+        raise typer.Exit(0)
+    typer.echo(f"The data do not match {lock} (fingerprint {value}; now {now}).")
+    typer.echo(format_comparison(comparison, "text", old_name=str(lock), new_name="the data"),
+               nl=False)
+    raise typer.Exit(1)
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    latex = "latex"
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="Inventory (.json/.ecsv/.csv), lock file or folder.")],
+    new: Annotated[str, typer.Argument(help="The same, for the new version of the data.")],
+    format: Annotated[
+        DiffFormat,
+        typer.Option("--format", "-f",
+                     help="text, json, or the paragraph for the paper in markdown or latex."),
+    ] = DiffFormat.text,
+    jobs: JobsOption = None,
+) -> None:
+    """What reprocessing changed between two versions of a dataset: CAL_VER,
+    CRDS_CTX and reference-file (R_*) changes, added, removed and renamed files,
+    per mode, and a paragraph stating it. Exit code 0 when nothing changed, 1 when
+    something did.
+
+    \b
+    Examples:
+      jwst-provenance diff old/inventory.ecsv new/inventory.ecsv
+      jwst-provenance diff v1.lock data/ --format latex
+    """
+    from .diff import compare, format_comparison, load_side
+
+    try:
+        comparison = compare(load_side(old, jobs=jobs), load_side(new, jobs=jobs))
+    except ReporterError as error:
+        raise _fail(error) from None
+    typer.echo(format_comparison(comparison, format.value, old_name=old, new_name=new), nl=False)
+    raise typer.Exit(0 if comparison.same else 1)
