@@ -47,7 +47,8 @@ class Comparison:
         return not (self.changed or self.added or self.removed)
 
     def renamed(self) -> list[FileChange]:
-        return [c for c in self.changed if c.old_path != c.new_path]
+        """Files whose name changed (not only their folder)."""
+        return [c for c in self.changed if _renamed(c)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,10 @@ class Comparison:
                          "changes": {k: list(v) for k, v in c.changes.items()}}
                         for c in self.changed],
         }
+
+
+def _renamed(change: FileChange) -> bool:
+    return os.path.basename(change.old_path) != os.path.basename(change.new_path)
 
 
 def load_side(spec: str, *, jobs: int | None = None) -> Inventory:
@@ -118,7 +123,7 @@ def compare(old: Inventory, new: Inventory, *, content: bool = False) -> Compari
                 del news[partner.path]
     for before, after, how in pairs:
         changes = _differences(before, after, content)
-        if changes or before.path != after.path:
+        if changes or os.path.basename(before.path) != os.path.basename(after.path):
             result.changed.append(FileChange(before.path, after.path, how, changes,
                                              after.instrument or "unknown", after.mode or "data"))
         else:
@@ -159,16 +164,11 @@ def _sentences(comparison: Comparison) -> list[tuple[str, list[str]]]:
             text += "; " + " and ".join(["{}"] * len(refs)) + " changed"
             values += refs
         sentences.append((text + ".", values))
-    renamed = len(comparison.renamed())
-    if comparison.added or comparison.removed or renamed:
-        parts = []
-        if comparison.added:
-            parts.append(f"{len(comparison.added)} file{'s were' if len(comparison.added) != 1 else ' was'} added")
-        if comparison.removed:
-            parts.append(f"{len(comparison.removed)} removed")
-        if renamed:
-            parts.append(f"{renamed} renamed")
-        sentences.append((", ".join(parts).capitalize() + ".", []))
+    counts = [(len(comparison.added), "added"), (len(comparison.removed), "removed"),
+              (len(comparison.renamed()), "renamed")]
+    parts = [f"{n} file{'s were' if n != 1 else ' was'} {what}" for n, what in counts if n]
+    if parts:
+        sentences.append(("; ".join(parts) + ".", []))
     if not sentences:
         sentences.append(("No file changed its pipeline version, CRDS context or reference "
                           "files.", []))
@@ -196,7 +196,8 @@ def format_comparison(comparison: Comparison, format: str = "text", *,
             details = "; ".join(f"{escape_markdown(k)}: {escape_markdown(a)} → {escape_markdown(b)}"
                                 for k, (a, b) in change.changes.items())
             lines.append(f"- `{change.new_path.replace('`', '')}`"
-                         + (f" (was `{change.old_path.replace('`', '')}`)" if change.old_path != change.new_path else "")
+                         + (f" (was `{change.old_path.replace('`', '')}`)"
+                            if _renamed(change) else "")
                          + (f": {details}" if details else ""))
         lines += [f"- added: `{p.replace('`', '')}`" for p in comparison.added]
         lines += [f"- removed: `{p.replace('`', '')}`" for p in comparison.removed]
@@ -206,8 +207,8 @@ def format_comparison(comparison: Comparison, format: str = "text", *,
              f"{len(comparison.removed)} removed.", "", _paragraph(comparison, str)]
     for change in comparison.changed:
         lines.append("")
-        name = change.new_path if change.old_path == change.new_path else \
-            f"{change.old_path} -> {change.new_path} (matched by {change.matched_by})"
+        name = (f"{change.old_path} -> {change.new_path} (matched by {change.matched_by})"
+                if _renamed(change) else change.new_path)
         lines.append(f"  {name}")
         lines += [f"      {k}: {a} -> {b}" for k, (a, b) in change.changes.items()]
     lines += [f"  added: {p}" for p in comparison.added]
