@@ -19,7 +19,7 @@ from typing import Any
 from .checks import Finding
 from .inventory import Inventory
 from .knowledge import Knowledge
-from .manuscript import Statement, find_statements, read_manuscript
+from .manuscript import Statement, context_around, find_statements, read_manuscript
 from .paper import READER_CODES, check_doi
 
 __all__ = ["AuditFinding", "audit", "format_audit_json", "format_audit_markdown",
@@ -56,7 +56,7 @@ def audit(manuscript: str | os.PathLike[str], inventory: Inventory, knowledge: K
           findings: Sequence[Finding], *, bib: Any | None = None) -> list[AuditFinding]:
     """Compare a manuscript (and its bibliography, from :func:`reporter.bib.read_bib`)
     with the data; results sorted by severity and place."""
-    from .bib import _fields, _is_pipeline, _version_of
+    from .bib import _citation_data, _fields, _is_pipeline, _version_of
 
     lines = read_manuscript(manuscript)
     statements = find_statements(lines)
@@ -88,7 +88,7 @@ def audit(manuscript: str | os.PathLike[str], inventory: Inventory, knowledge: K
                     f"CRDS_VER (the CRDS client library) is {', '.join(sorted(crds_vers)) or 'a version like 11.17.14'}; "
                     f"the pipeline (CAL_VER) is {data_versions}",
                     processing)
-            elif _CONTEXT_WORDS.search(statement.line.text):
+            elif _CONTEXT_WORDS.search(context_around(statement, lines)):
                 add("A101", "error", "Pipeline version stated but not in the data", statement,
                     statement.phrase, f"CAL_VER in the data: {data_versions}", processing)
         elif statement.kind == "context":
@@ -123,6 +123,8 @@ def audit(manuscript: str | os.PathLike[str], inventory: Inventory, knowledge: K
     # Pipeline citations: through the .bib, or our own stable keys.
     entries = {e.key: e for e in bib.entries} if bib is not None else {}
     version_of_doi = {doi.lower(): v for v, doi in knowledge.dois.items()}
+    # The DOI of all versions names no version (whatever one list's label says).
+    version_of_doi.pop(_citation_data()["pipeline"]["concept_doi"].lower(), None)
     for statement in [s for s in statements if s.kind == "cite"]:
         entry = entries.get(statement.value)
         if entry is not None and _is_pipeline(entry):
@@ -164,6 +166,11 @@ def audit(manuscript: str | os.PathLike[str], inventory: Inventory, knowledge: K
             continue
         if finding.code not in READER_CODES and not finding.code.startswith("JP2"):
             continue
+        if finding.code == "JP401":
+            # Mixed versions are disclosed when the text states every one of them.
+            values = set(finding.details.get("values", {}))
+            if values and values <= (stated_versions | stated_contexts):
+                continue
         if not _mentions(text, finding):
             add("A501", "warning", f"Caveat not mentioned: {finding.title}", None, "(nothing)",
                 f"{finding.code}: {finding.message}", f"{finding.title}: {finding.message} "

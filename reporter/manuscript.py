@@ -8,6 +8,8 @@ SDP_VER values, MAST DOIs and citation keys.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from .errors import UsageError
 
-__all__ = ["Line", "Statement", "find_statements", "read_manuscript"]
+__all__ = ["Line", "Statement", "context_around", "find_statements", "read_manuscript"]
 
 
 @dataclass(frozen=True)
@@ -101,23 +103,50 @@ _PATTERNS = [
 
 
 def find_statements(lines: list[Line]) -> list[Statement]:
-    """Every version, context, SDP_VER, DOI and citation the lines state, in order."""
+    """Every version, context, SDP_VER, DOI and citation the lines state, in order.
+
+    Phrases may break across lines ("version 1183 of / the CRDS"): each file's lines
+    are searched as one text, and every match keeps the line it starts on.
+    """
     found: list[Statement] = []
-    for line in lines:
+    for chunk in _chunks(lines):
+        text = "\n".join(line.text for line in chunk)
+        starts = list(itertools.accumulate([0] + [len(line.text) + 1 for line in chunk[:-1]]))
         taken: set[tuple[str, str, int]] = set()
         for kind, pattern in _PATTERNS:
-            for match in pattern.finditer(line.text):
+            for match in pattern.finditer(text):
+                line = chunk[bisect.bisect_right(starts, match.start()) - 1]
+                phrase = " ".join(match.group(0).split())
                 if kind == "cite":
                     for key in match.group(1).split(","):
                         if key.strip():
-                            found.append(Statement("cite", key.strip(), line, match.group(0)))
+                            found.append(Statement("cite", key.strip(), line, phrase))
                     continue
                 value = match.group(1).rstrip(".")
                 if kind == "context":
                     value = f"jwst_{int(value):04d}.pmap"
-                where = (kind, value, match.start(1))
-                if where in taken or any(t[0] == kind and t[1] == value for t in taken):
+                # One value once per place, whichever pattern found it first.
+                if (kind, value, line.number) in taken:
                     continue
-                taken.add(where)
-                found.append(Statement(kind, value, line, match.group(0)))
+                taken.add((kind, value, line.number))
+                found.append(Statement(kind, value, line, phrase))
     return found
+
+
+def context_around(statement: Statement, lines: list[Line], width: int = 2) -> str:
+    """The statement's line and its neighbours in the same file, as one text."""
+    index = next(i for i, line in enumerate(lines) if line is statement.line)
+    near = [line.text for line in lines[max(0, index - width):index + width + 1]
+            if line.file == statement.line.file]
+    return " ".join(near)
+
+
+def _chunks(lines: list[Line]) -> list[list[Line]]:
+    """Consecutive lines of one file (an \\input interrupts its parent's run)."""
+    chunks: list[list[Line]] = []
+    for line in lines:
+        if chunks and chunks[-1][-1].file == line.file and chunks[-1][-1].number + 1 == line.number:
+            chunks[-1].append(line)
+        else:
+            chunks.append([line])
+    return chunks
