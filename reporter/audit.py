@@ -19,7 +19,7 @@ from typing import Any
 from .checks import Finding
 from .inventory import Inventory
 from .knowledge import Knowledge
-from .manuscript import Statement, context_around, find_statements, read_manuscript
+from .manuscript import context_around, find_statements, read_manuscript
 from .paper import READER_CODES, check_doi
 
 __all__ = ["AuditFinding", "audit", "format_audit_json", "format_audit_markdown",
