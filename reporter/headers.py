@@ -19,7 +19,8 @@ import os
 import re
 import zlib
 from dataclasses import dataclass
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "CORE_KEYWORDS",
     "HeaderError",
     "HeaderValues",
+    "header_from_reads",
     "parse_header",
     "read_header_bytes",
     "read_provenance",
@@ -119,12 +121,7 @@ def read_header_bytes(path: str | os.PathLike[str]) -> tuple[bytes, int]:
         first = os.read(descriptor, _READ_SIZE)
         if not first:
             raise HeaderError("empty", "empty file (0 bytes)")
-        if first[:2] == b"\x1f\x8b":
-            return _collect_header(_gunzip_chunks(descriptor, first), "decompressed file"), size
-        end = _find_end(first, 0) if _SIMPLE_TRUE.match(first, 0, 30) else -1
-        if end != -1:  # the usual case: the whole header came in the first read
-            return first[:end], size
-        return _collect_header(_plain_chunks(descriptor, first), "file"), size
+        return header_from_reads(first, functools.partial(os.read, descriptor)), size
     except IsADirectoryError:
         raise HeaderError("unreadable", "is a directory, not a file") from None
     except OSError as exc:
@@ -160,14 +157,25 @@ def _find_end(buffer: bytes | bytearray, start: int) -> int:
     return -1
 
 
-def _plain_chunks(descriptor: int, first: bytes) -> Iterator[bytes]:
+def header_from_reads(first: bytes, read: Callable[[int], bytes]) -> bytes:
+    """The primary header's bytes, from a first chunk of the file and ``read(size)``
+    for what follows (``b""`` at the end): a local file or ranged requests alike."""
+    if first[:2] == b"\x1f\x8b":
+        return _collect_header(_gunzip_chunks(read, first), "decompressed file")
+    end = _find_end(first, 0) if _SIMPLE_TRUE.match(first, 0, 30) else -1
+    if end != -1:  # the usual case: the whole header came in the first read
+        return first[:end]
+    return _collect_header(_plain_chunks(read, first), "file")
+
+
+def _plain_chunks(read: Callable[[int], bytes], first: bytes) -> Iterator[bytes]:
     chunk = first
     while chunk:
         yield chunk
-        chunk = os.read(descriptor, _READ_SIZE)
+        chunk = read(_READ_SIZE)
 
 
-def _gunzip_chunks(descriptor: int, first: bytes) -> Iterator[bytes]:
+def _gunzip_chunks(read: Callable[[int], bytes], first: bytes) -> Iterator[bytes]:
     """Decompressed bytes, in small steps, so little is inflated past END."""
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
     pending = first
@@ -176,7 +184,7 @@ def _gunzip_chunks(descriptor: int, first: bytes) -> Iterator[bytes]:
             yield decompressor.decompress(pending, _GZIP_OUTPUT_STEP)
             if decompressor.eof:
                 return
-            pending = decompressor.unconsumed_tail or os.read(descriptor, _GZIP_INPUT_CHUNK)
+            pending = decompressor.unconsumed_tail or read(_GZIP_INPUT_CHUNK)
             if not pending:
                 raise HeaderError("bad-gzip", "broken gzip: the compressed stream ends "
                                               "before the primary header's END card")
