@@ -128,6 +128,15 @@ def scan(
         typer.Option("--verbose", "-v",
                      help="Say what was skipped and why, and list every unreadable file."),
     ] = False,
+    anon: Annotated[
+        bool, typer.Option("--anon", help="Read s3:// URLs anonymously (public buckets).")
+    ] = False,
+    storage_option: Annotated[
+        Optional[list[str]],
+        typer.Option("--storage-option", metavar="KEY=VALUE",
+                     help="Passed to fsspec for URLs; repeatable; dotted keys nest "
+                          "(client_kwargs.endpoint_url=http://...)."),
+    ] = None,
     lock: Annotated[
         Optional[Path],
         typer.Option("--lock", metavar="FILE", dir_okay=False,
@@ -148,6 +157,8 @@ def scan(
       jwst-provenance scan data/ -o inventory.ecsv
       jwst-provenance scan data/ --format csv > inventory.csv
       jwst-provenance scan data/ --lock provenance.lock
+      jwst-provenance scan s3://my-bucket/jwst/paper1/ --anon
+      jwst-provenance scan https://example.org/data/jw01345001001_02101_00001_nrca1_cal.fits
     """
     from .formats import dump_inventory, format_from_name, write_inventory
     from .scanner import scan as scan_paths
@@ -158,7 +169,8 @@ def scan(
         chosen = format.value if format else (
             format_from_name(output) if output else ScanFormat.table.value)
         try:
-            inventory = scan_paths(_paths_or_config(paths), jobs=jobs, progress=progress)
+            inventory = scan_paths(_paths_or_config(paths), jobs=jobs, progress=progress,
+                                   storage_options=_storage_options(anon, storage_option))
         finally:
             progress.close()
         if lock is not None:
@@ -253,6 +265,27 @@ def _citations(data, knowledge, bib: Path | None):
         typer.echo(f"warning: {bib} defines these keys more than once: "
                    f"{', '.join(citations.duplicate_keys)}", err=True)
     return citations
+
+
+def _storage_options(anon: bool, items: list[str] | None) -> dict | None:
+    """--anon and --storage-option KEY=VALUE as fsspec options (values: JSON if they parse)."""
+    import json
+
+    options: dict = {"anon": True} if anon else {}
+    for item in items or []:
+        key, equals, raw = item.partition("=")
+        if not equals or not key:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--storage-option")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        target = options
+        *parents, last = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[last] = value
+    return options or None
 
 
 def _as_of(value: str | None):

@@ -55,6 +55,8 @@ def scan(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    storage_options: dict | None = None,
+    remote_jobs: int | None = None,
 ) -> Inventory:
     """Scan files, directories, glob patterns and ``@manifest`` files.
 
@@ -64,6 +66,10 @@ def scan(
         What to scan (see :func:`reporter.sources.expand_inputs`).
     jobs
         Worker processes; default: the CPUs available. ``1`` scans in this process.
+    storage_options
+        For URLs: passed to fsspec (``{"anon": True}``, an endpoint, ...).
+    remote_jobs
+        Remote requests in flight at once (default 32).
     progress
         Called as ``progress(done, total)`` while the scan goes on.
 
@@ -79,10 +85,10 @@ def scan(
     """
     started = time.perf_counter()
     inputs = [os.fspath(path) for path in paths]
-    expansion = expand_inputs(inputs)
+    expansion = expand_inputs(inputs, storage_options)
     if not expansion.entries:
         raise NoFilesFound(expansion.searched, expansion.skipped)
-    records = list(_scan_entries(expansion.entries, jobs, progress))
+    records = _scan_all(expansion.entries, jobs, progress, storage_options, remote_jobs)
     return Inventory(
         records,
         skipped=expansion.skipped,
@@ -99,6 +105,33 @@ def scan_files(files: Sequence[str], *, jobs: int | None = None,
                progress: Progress | None = None) -> list[ProvenanceRecord]:
     """Read the given files (no expansion) and return their records in order."""
     return list(_scan_entries(list(files), jobs, progress))
+
+
+def _scan_all(entries: Sequence, jobs: int | None, progress: Progress | None,
+              storage_options: dict | None, remote_jobs: int | None) -> list[ProvenanceRecord]:
+    """Local entries through the reader (processes for many), remote ones on threads;
+    the records come back in the order of the entries."""
+    from .remote import RemoteFile
+
+    remote = [(i, e) for i, e in enumerate(entries) if isinstance(e, RemoteFile)]
+    if not remote:
+        return list(_scan_entries(entries, jobs, progress))
+    from .remote import scan_remote
+
+    local = [(i, e) for i, e in enumerate(entries) if not isinstance(e, RemoteFile)]
+    records: list[ProvenanceRecord | None] = [None] * len(entries)
+    for (index, _), record in zip(local, _scan_entries([e for _, e in local], jobs, None)):
+        records[index] = record
+    total = len(entries)
+
+    def tick(count: int) -> None:
+        if progress is not None:
+            progress(len(local) + count, total)
+
+    for (index, _), record in zip(remote, scan_remote([e for _, e in remote], storage_options,
+                                                      jobs=remote_jobs, progress=tick)):
+        records[index] = record
+    return records  # type: ignore[return-value]
 
 
 def _scan_entries(entries: Sequence[str | Problem], jobs: int | None,

@@ -48,8 +48,9 @@ class Problem:
 class Expansion:
     """The result of :func:`expand_inputs`."""
 
-    #: What to scan, in order: a path to read, or a Problem to record as it is.
-    entries: list[str | Problem] = field(default_factory=list)
+    #: What to scan, in order: a path to read, a remote file (reporter.remote.RemoteFile),
+    #: or a Problem to record as it is.
+    entries: list = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     #: The inputs as given (manifests expanded), to say where the scan looked.
     searched: list[str] = field(default_factory=list)
@@ -70,22 +71,27 @@ def is_fits_name(name: str) -> bool:
     return name.lower().endswith(FITS_EXTENSIONS)
 
 
-def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Expansion:
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]],
+                  storage_options: dict | None = None) -> Expansion:
     """Expand files, directories, globs and ``@manifest`` files into files to scan.
 
     Files named explicitly are scanned whatever their name; files found in
     directories or by globs only when they have a FITS ending. Each file appears
-    once, in the order the inputs name them (directories sorted by name).
+    once, in the order the inputs name them (directories sorted by name). URLs
+    (``s3://bucket/prefix/``, ``https://.../x.fits``) become
+    :class:`reporter.remote.RemoteFile` entries; a prefix is listed with
+    ``storage_options``.
     """
-    expander = _Expander()
+    expander = _Expander(storage_options)
     for item in inputs:
         expander.add(os.fspath(item), origin=None)
     return expander.result
 
 
 class _Expander:
-    def __init__(self) -> None:
+    def __init__(self, storage_options: dict | None = None) -> None:
         self.result = Expansion()
+        self._storage_options = storage_options
         # Files are told apart by absolute path, so that 'a.fits' and '/data/a.fits'
         # are one file. (Folders are told apart by device and inode.)
         self._seen_files: set[int | str] = set()
@@ -99,7 +105,7 @@ class _Expander:
             return
         self.result.searched.append(item)
         if _URL.match(item):
-            self._problem(item, "unsupported", "remote URLs are not supported by this version")
+            self._add_remote(item)
         elif os.path.isdir(item):
             self._walk(item)
         elif os.path.lexists(item):
@@ -109,6 +115,23 @@ class _Expander:
         else:
             where = f" (listed in {origin})" if origin else ""
             self._problem(item, "missing", f"no such file or directory{where}")
+
+    def _add_remote(self, url: str) -> None:
+        from .remote import list_remote
+
+        try:
+            files = list_remote(url, self._storage_options)
+        except Exception as exc:  # noqa: BLE001 - a listing that fails is the input's record
+            code = "missing" if isinstance(exc, FileNotFoundError) else (
+                "permission" if isinstance(exc, PermissionError) else "unreadable")
+            self._problem(url, code, f"cannot list {url}: {type(exc).__name__}: {exc}")
+            return
+        if not files:
+            self.result.skipped.append(Skipped(url, "no FITS files under this prefix"))
+        for remote in files:
+            if remote.url not in self._seen_files:
+                self._seen_files.add(remote.url)
+                self.result.entries.append(remote)
 
     def _add_manifest(self, manifest: str) -> None:
         key = os.path.abspath(manifest)

@@ -367,22 +367,21 @@ def test_missing_explicit_path_is_a_problem(tmp_path):
     ["https://example.org/x.fits", "http://example.org/data/", "s3://bucket/jw01345_cal.fits",
      "ftp://host/x.fits.gz"],
 )
-def test_url_is_unsupported(url):
+def test_url_naming_a_file_becomes_a_remote_entry_without_a_request(url):
+    from reporter.remote import RemoteFile
+
     expansion = expand_inputs([url])
-    [problem] = expansion.entries
-    assert isinstance(problem, Problem)
-    assert problem.code == "unsupported"
-    assert problem.path == url
+    [entry] = expansion.entries
+    assert entry == RemoteFile(url)
     assert expansion.searched == [url]
-    [record] = reporter.scan([url], jobs=1).records
-    assert record.error_code == "unsupported" and record.error
 
 
 def test_url_in_manifest_is_not_joined_to_the_folder(tmp_path):
+    from reporter.remote import RemoteFile
+
     manifest = tmp_path / "m.txt"
     manifest.write_text("https://example.org/x.fits\n")
-    [problem] = expand_inputs([f"@{manifest}"]).entries
-    assert problem == Problem("https://example.org/x.fits", "unsupported", problem.message)
+    assert expand_inputs([f"@{manifest}"]).entries == [RemoteFile("https://example.org/x.fits")]
 
 
 # --------------------------------------------------------------------------- symbolic links
