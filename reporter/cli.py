@@ -137,6 +137,15 @@ def scan(
                      help="Passed to fsspec for URLs; repeatable; dotted keys nest "
                           "(client_kwargs.endpoint_url=http://...)."),
     ] = None,
+    cache: Annotated[
+        Optional[Path],
+        typer.Option("--cache", metavar="FILE", dir_okay=False,
+                     help="Scan cache to use (default: the user's cache folder, or "
+                          "$JWST_PROVENANCE_CACHE). Unchanged files are not read again."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Read every header; use no cache.")
+    ] = False,
     lock: Annotated[
         Optional[Path],
         typer.Option("--lock", metavar="FILE", dir_okay=False,
@@ -169,8 +178,10 @@ def scan(
         chosen = format.value if format else (
             format_from_name(output) if output else ScanFormat.table.value)
         try:
+            scan_cache = _open_cache(cache, no_cache)
             inventory = scan_paths(_paths_or_config(paths), jobs=jobs, progress=progress,
-                                   storage_options=_storage_options(anon, storage_option))
+                                   storage_options=_storage_options(anon, storage_option),
+                                   cache=scan_cache)
         finally:
             progress.close()
         if lock is not None:
@@ -265,6 +276,26 @@ def _citations(data, knowledge, bib: Path | None):
         typer.echo(f"warning: {bib} defines these keys more than once: "
                    f"{', '.join(citations.duplicate_keys)}", err=True)
     return citations
+
+
+def _open_cache(path: Path | None, disabled: bool):
+    """The scan cache the command uses (None with --no-cache); its warnings on stderr."""
+    import warnings
+
+    from .cache import ScanCache, default_cache_path
+
+    if disabled:
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cache = ScanCache(path or default_cache_path())
+        except OSError as exc:
+            typer.echo(f"warning: no scan cache ({exc}); every header is read", err=True)
+            return None
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    return cache
 
 
 def _storage_options(anon: bool, items: list[str] | None) -> dict | None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import NoFilesFound
@@ -22,6 +22,9 @@ from .headers import HeaderError, read_provenance
 from .inventory import Inventory
 from .records import ProvenanceRecord
 from .sources import Problem, expand_inputs
+
+if TYPE_CHECKING:
+    from .cache import ScanCache
 
 __all__ = ["default_jobs", "read_record", "scan", "scan_files"]
 
@@ -57,6 +60,7 @@ def scan(
     progress: Progress | None = None,
     storage_options: dict | None = None,
     remote_jobs: int | None = None,
+    cache: ScanCache | None = None,
 ) -> Inventory:
     """Scan files, directories, glob patterns and ``@manifest`` files.
 
@@ -70,6 +74,8 @@ def scan(
         For URLs: passed to fsspec (``{"anon": True}``, an endpoint, ...).
     remote_jobs
         Remote requests in flight at once (default 32).
+    cache
+        A :class:`reporter.cache.ScanCache`: files it knows unchanged are not read.
     progress
         Called as ``progress(done, total)`` while the scan goes on.
 
@@ -88,7 +94,13 @@ def scan(
     expansion = expand_inputs(inputs, storage_options)
     if not expansion.entries:
         raise NoFilesFound(expansion.searched, expansion.skipped)
-    records = _scan_all(expansion.entries, jobs, progress, storage_options, remote_jobs)
+    if cache is None:
+        records = _scan_all(expansion.entries, jobs, progress, storage_options, remote_jobs)
+    else:
+        records = _scan_cached(expansion.entries, cache, jobs, progress, storage_options,
+                               remote_jobs)
+    meta_cache = {"cache": {"file": str(cache.path), "hits": cache.hits,
+                            "misses": cache.misses}} if cache is not None else {}
     return Inventory(
         records,
         skipped=expansion.skipped,
@@ -97,6 +109,7 @@ def scan(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "inputs": inputs,
             "elapsed_seconds": round(time.perf_counter() - started, 3),
+            **meta_cache,
         },
     )
 
@@ -105,6 +118,32 @@ def scan_files(files: Sequence[str], *, jobs: int | None = None,
                progress: Progress | None = None) -> list[ProvenanceRecord]:
     """Read the given files (no expansion) and return their records in order."""
     return list(_scan_entries(list(files), jobs, progress))
+
+
+def _scan_cached(entries: Sequence, cache: ScanCache, jobs: int | None,
+                 progress: Progress | None, storage_options: dict | None,
+                 remote_jobs: int | None) -> list[ProvenanceRecord]:
+    """Records from the cache where the file is unchanged; the rest are read, then cached."""
+    import dataclasses
+
+    from .cache import entry_key
+    from .remote import RemoteFile
+
+    keys = [entry_key(entry) for entry in entries]
+    found = cache.get_many([key for key in keys if key])
+    records: list[ProvenanceRecord | None] = [None] * len(entries)
+    todo = []
+    for index, (entry, key) in enumerate(zip(entries, keys)):
+        if key is not None and key in found:
+            path = entry.url if isinstance(entry, RemoteFile) else entry
+            records[index] = dataclasses.replace(found[key], path=path)
+        else:
+            todo.append(index)
+    fresh = _scan_all([entries[i] for i in todo], jobs, progress, storage_options, remote_jobs)
+    for index, record in zip(todo, fresh):
+        records[index] = record
+    cache.put_many((keys[i], records[i]) for i in todo if keys[i] is not None)
+    return records  # type: ignore[return-value]
 
 
 def _scan_all(entries: Sequence, jobs: int | None, progress: Progress | None,

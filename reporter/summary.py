@@ -67,6 +67,10 @@ def _headline(inventory: Inventory, read: int, failed: int) -> str:
     elapsed = inventory.meta.get("elapsed_seconds")
     if isinstance(elapsed, (int, float)):
         text += f" ({elapsed:.2f} s)"
+    cached = inventory.meta.get("cache", {}).get("hits") if isinstance(
+        inventory.meta.get("cache"), dict) else None
+    if cached:
+        text += f"; {cached} unchanged, from the scan cache"
     if inventory.skipped:
         text += f". {len(inventory.skipped)} skipped (--verbose says which)"
     return text + "."

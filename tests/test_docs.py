@@ -41,10 +41,11 @@ def test_ci_runs_the_readme_test_command():
     ("scan-output", ["scan", "examples/data"]),
     ("check-output", ["check", "examples/data"]),
 ])
-def test_readme_output_is_the_real_output(marker, command, monkeypatch):
+def test_readme_output_is_the_real_output(marker, command, monkeypatch, tmp_path):
     shown = block_after(marker).splitlines()
     assert shown[0] == "$ jwst-provenance " + " ".join(command)
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("JWST_PROVENANCE_CACHE", str(tmp_path / "cache.sqlite"))  # a first scan
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 0
     timing = re.compile(r"\(\d+\.\d\d s\)")
