@@ -137,6 +137,15 @@ def scan(
                      help="Passed to fsspec for URLs; repeatable; dotted keys nest "
                           "(client_kwargs.endpoint_url=http://...)."),
     ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", metavar="local|dask",
+                          help="Read on this machine (local), or spread over a Dask cluster "
+                               "(needs jwst-provenance[dask]; workers must see the paths).")
+    ] = "local",
+    scheduler: Annotated[
+        Optional[str], typer.Option("--scheduler", metavar="ADDRESS",
+                                    help="The Dask scheduler (default: a local cluster).")
+    ] = None,
     cache: Annotated[
         Optional[Path],
         typer.Option("--cache", metavar="FILE", dir_okay=False,
@@ -181,7 +190,7 @@ def scan(
             scan_cache = _open_cache(cache, no_cache)
             inventory = scan_paths(_paths_or_config(paths), jobs=jobs, progress=progress,
                                    storage_options=_storage_options(anon, storage_option),
-                                   cache=scan_cache)
+                                   cache=scan_cache, executor=executor, scheduler=scheduler)
         finally:
             progress.close()
         if lock is not None:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import NoFilesFound
+from .errors import NoFilesFound, UsageError
 from .headers import HeaderError, read_provenance
 from .inventory import Inventory
 from .records import ProvenanceRecord
@@ -61,6 +61,8 @@ def scan(
     storage_options: dict | None = None,
     remote_jobs: int | None = None,
     cache: ScanCache | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> Inventory:
     """Scan files, directories, glob patterns and ``@manifest`` files.
 
@@ -76,6 +78,9 @@ def scan(
         Remote requests in flight at once (default 32).
     cache
         A :class:`reporter.cache.ScanCache`: files it knows unchanged are not read.
+    executor, scheduler
+        ``"dask"`` spreads the reading over a Dask cluster (``scheduler`` is its
+        address; default: a local cluster). Workers must see the same paths.
     progress
         Called as ``progress(done, total)`` while the scan goes on.
 
@@ -94,7 +99,12 @@ def scan(
     expansion = expand_inputs(inputs, storage_options)
     if not expansion.entries:
         raise NoFilesFound(expansion.searched, expansion.skipped)
-    if cache is None:
+    if executor not in ("local", "dask"):
+        raise UsageError(f"unknown executor {executor!r}; choose local or dask")
+    if executor == "dask":
+        records = _scan_dask(expansion.entries, scheduler, storage_options, remote_jobs,
+                             progress)
+    elif cache is None:
         records = _scan_all(expansion.entries, jobs, progress, storage_options, remote_jobs)
     else:
         records = _scan_cached(expansion.entries, cache, jobs, progress, storage_options,
@@ -118,6 +128,45 @@ def scan_files(files: Sequence[str], *, jobs: int | None = None,
                progress: Progress | None = None) -> list[ProvenanceRecord]:
     """Read the given files (no expansion) and return their records in order."""
     return list(_scan_entries(list(files), jobs, progress))
+
+
+def _dask_chunk(entries: Sequence, storage_options: dict | None,
+                remote_jobs: int | None) -> list[ProvenanceRecord]:
+    """One task on a Dask worker: the records of a chunk of entries."""
+    return _scan_all(entries, 1, None, storage_options, remote_jobs)
+
+
+def _scan_dask(entries: Sequence, scheduler: str | None, storage_options: dict | None,
+               remote_jobs: int | None, progress: Progress | None) -> list[ProvenanceRecord]:
+    """Spread the reading over a Dask cluster, in chunks; records come back in order."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UsageError("the dask executor needs dask.distributed: "
+                         "pip install 'jwst-provenance[dask]'") from None
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=default_jobs(), threads_per_worker=1,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        chunks = [entries[i:i + _CHUNK] for i in range(0, len(entries), _CHUNK)]
+        futures = client.map(_dask_chunk, chunks, storage_options=storage_options,
+                             remote_jobs=remote_jobs, pure=False)
+        sizes = {future.key: len(chunk) for future, chunk in zip(futures, chunks)}
+        done = 0
+        for future in as_completed(futures):
+            done += sizes[future.key]
+            if progress is not None:
+                progress(done, len(entries))
+        interner = _Interner()
+        return [record for future in futures for record in interner.chunk(future.result())]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _scan_cached(entries: Sequence, cache: ScanCache, jobs: int | None,
