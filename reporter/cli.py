@@ -188,7 +188,9 @@ def scan(
             format_from_name(output) if output else ScanFormat.table.value)
         try:
             scan_cache = _open_cache(cache, no_cache)
-            inventory = scan_paths(_paths_or_config(paths), jobs=jobs, progress=progress,
+            # --jobs: worker processes for local files, requests in flight for URLs.
+            inventory = scan_paths(_paths_or_config(paths), jobs=jobs, remote_jobs=jobs,
+                                   progress=progress,
                                    storage_options=_storage_options(anon, storage_option),
                                    cache=scan_cache, executor=executor, scheduler=scheduler)
         finally:

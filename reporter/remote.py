@@ -26,7 +26,7 @@ __all__ = ["FIRST_RANGE", "RemoteFile", "is_url", "list_remote", "read_remote", 
 FIRST_RANGE = 64 * 1024
 _MORE_RANGE = 256 * 1024
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-DEFAULT_REMOTE_JOBS = 32
+DEFAULT_REMOTE_JOBS = 64
 RETRIES = 3
 BACKOFF = 0.2  # seconds, doubled after each failed try
 
@@ -44,11 +44,30 @@ class RemoteFile:
     etag: str | None = None
 
 
+#: Default time limits (seconds) when the storage options set none.
+CONNECT_TIMEOUT = 20
+READ_TIMEOUT = 60
+
+
 def filesystem(url: str, options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
-    """The fsspec filesystem of a URL and the path within it."""
+    """The fsspec filesystem of a URL and the path within it (with default timeouts)."""
     import fsspec
 
-    return fsspec.core.url_to_fs(url, **dict(options or {}))
+    options = dict(options or {})
+    protocol = url.split("://", 1)[0].lower()
+    if protocol in ("http", "https"):
+        import aiohttp
+
+        client = dict(options.get("client_kwargs") or {})
+        client.setdefault("timeout", aiohttp.ClientTimeout(total=READ_TIMEOUT,
+                                                           connect=CONNECT_TIMEOUT))
+        options["client_kwargs"] = client
+    elif protocol in ("s3", "s3a"):
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        config.setdefault("read_timeout", READ_TIMEOUT)
+        options["config_kwargs"] = config
+    return fsspec.core.url_to_fs(url, **options)
 
 
 def list_remote(url: str, options: Mapping[str, Any] | None = None) -> list[RemoteFile]:

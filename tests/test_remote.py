@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +81,7 @@ class Server:
             def handle_error(self, request, client_address):
                 pass  # the truncated and timed-out answers break pipes on purpose
 
+        Quiet.request_queue_size = 256  # the default 5 drops concurrent connections
         self.httpd = Quiet(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -168,26 +168,46 @@ def test_local_and_remote_inputs_keep_their_order(http):
 
 # S3, through a real S3-compatible server on loopback -------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class CountingS3:
+    """moto's S3 app on a free loopback port, counting requests and bytes per path."""
+
+    def __init__(self):
+        from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self.gets: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+
+        def counting(environ, start_response):
+            chunks = list(app(environ, start_response))
+            if environ["REQUEST_METHOD"] == "GET":
+                path = environ["PATH_INFO"]
+                self.gets[path] = self.gets.get(path, 0) + 1
+                self.sent[path] = self.sent.get(path, 0) + sum(len(c) for c in chunks)
+            return chunks
+
+        self.server = make_server("127.0.0.1", 0, counting, True, request_handler=MotoRequestHandler)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+def s3_server(monkeypatch):
+    pytest.importorskip("moto.server", reason="moto[server] is not installed")
     pytest.importorskip("s3fs", reason="s3fs is not installed")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    options = {"key": "testing", "secret": "testing",
-               "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}",
-                                 "region_name": "us-east-1"}}
-    yield options
-    server.stop()
+    server = CountingS3()
+    yield server
+    server.server.shutdown()
+
+
+@pytest.fixture
+def s3(s3_server):
+    return {"key": "testing", "secret": "testing",
+            "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{s3_server.port}",
+                              "region_name": "us-east-1"}}
 
 
 def make_bucket(options, name):
@@ -198,7 +218,7 @@ def make_bucket(options, name):
                  aws_secret_access_key="testing").create_bucket(Bucket=name)
 
 
-def test_s3_prefix_is_listed_and_scanned_like_local_files(s3):
+def test_s3_prefix_is_listed_and_scanned_like_local_files(s3, s3_server):
     import s3fs
 
     make_bucket(s3, "jwst-data")
@@ -213,6 +233,9 @@ def test_s3_prefix_is_listed_and_scanned_like_local_files(s3):
         assert ours.path == f"s3://jwst-data/paper/{Path(theirs.path).name}"
         assert ours.size == theirs.size
         assert same_values(ours, theirs)
+        # Server side: one GET of at most 64 KiB per object.
+        key = f"/jwst-data/paper/{Path(theirs.path).name}"
+        assert s3_server.gets[key] == 1 and s3_server.sent[key] <= 64 * 1024
 
 
 def test_s3_missing_objects_and_buckets_become_records(s3):
