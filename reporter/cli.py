@@ -137,6 +137,11 @@ def scan(
                      help="Passed to fsspec for URLs; repeatable; dotted keys nest "
                           "(client_kwargs.endpoint_url=http://...)."),
     ] = None,
+    inputs: Annotated[
+        bool, typer.Option("--inputs",
+                           help="Also read the inputs of combined products (i2d, s3d, x1d, "
+                                "...) from their HDRTAB extension.")
+    ] = False,
     executor: Annotated[
         str, typer.Option("--executor", metavar="local|dask",
                           help="Read on this machine (local), or spread over a Dask cluster "
@@ -175,6 +180,7 @@ def scan(
       jwst-provenance scan data/ -o inventory.ecsv
       jwst-provenance scan data/ --format csv > inventory.csv
       jwst-provenance scan data/ --lock provenance.lock
+      jwst-provenance scan data/ --inputs -o inventory.ecsv
       jwst-provenance scan s3://my-bucket/jwst/paper1/ --anon
       jwst-provenance scan https://example.org/data/jw01345001001_02101_00001_nrca1_cal.fits
     """
@@ -192,7 +198,8 @@ def scan(
             inventory = scan_paths(_paths_or_config(paths), jobs=jobs, remote_jobs=jobs,
                                    progress=progress,
                                    storage_options=_storage_options(anon, storage_option),
-                                   cache=scan_cache, executor=executor, scheduler=scheduler)
+                                   cache=scan_cache, executor=executor, scheduler=scheduler,
+                                   inputs=inputs)
         finally:
             progress.close()
         if lock is not None:
@@ -896,6 +903,7 @@ def verify(
     \b
     Example:
       jwst-provenance scan data/ --lock provenance.lock
+      jwst-provenance scan data/ --inputs -o inventory.ecsv
       jwst-provenance verify provenance.lock data/
     """
     from .diff import compare, format_comparison

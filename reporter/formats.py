@@ -33,7 +33,7 @@ __all__ = ["FORMATS", "dump_inventory", "format_from_name", "read_inventory", "w
 FORMATS = ("json", "ecsv", "csv")
 FORMAT_NAME = "jwst-provenance inventory"
 FORMAT_VERSION = 1
-_FILE_COLUMNS = ("path", "size", "error_code", "error")
+_FILE_COLUMNS = ("path", "size", "error_code", "error", "parent")
 _DERIVED_COLUMNS = ("instrument", "mode", "suffix")
 
 
@@ -135,6 +135,7 @@ def _record_from_fields(fields: dict[str, Any]) -> ProvenanceRecord:
         int(size) if size not in (None, "") else None,
         fields.get("error_code") or None,
         fields.get("error") or None,
+        fields.get("parent") or None,
     )
 
 
@@ -144,12 +145,15 @@ def _core_order(core: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inventory_from(records: list[ProvenanceRecord], meta: dict[str, Any]) -> Inventory:
+    """Products and their inputs (the records with a parent) apart again."""
+    inputs = [record for record in records if record.parent]
+    records = [record for record in records if not record.parent]
     meta = dict(meta)
     if meta.pop("format", FORMAT_NAME) != FORMAT_NAME:
         raise InventoryError("not a jwst-provenance inventory (its 'format' field differs)")
     meta.pop("format_version", None)
     skipped = [Skipped(item["path"], item["reason"]) for item in meta.pop("skipped", [])]
-    return Inventory(records, skipped=skipped, meta=meta)
+    return Inventory(records, skipped=skipped, meta=meta, inputs=inputs)
 
 
 # JSON ---------------------------------------------------------------------
@@ -160,6 +164,7 @@ def _record_json(record: ProvenanceRecord) -> dict[str, Any]:
         "size": record.size,
         "error_code": record.error_code,
         "error": record.error,
+        **({"parent": record.parent} if record.parent else {}),
         "instrument": record.instrument,
         "mode": record.mode,
         "suffix": record.suffix,
@@ -177,7 +182,16 @@ def _dump_json(inventory: Inventory, stream: IO[str]) -> None:
         stream.write(separator)
         stream.write(json.dumps(_record_json(record), ensure_ascii=False))
         separator = ",\n  "
-    stream.write("\n ]\n}\n")
+    stream.write("\n ]")
+    if inventory.inputs:  # the inputs of combined products, each naming its parent
+        stream.write(',\n "product_inputs": [')
+        separator = "\n  "
+        for record in inventory.inputs:
+            stream.write(separator)
+            stream.write(json.dumps(_record_json(record), ensure_ascii=False))
+            separator = ",\n  "
+        stream.write("\n ]")
+    stream.write("\n}\n")
 
 
 def _read_json(path: str) -> Inventory:
@@ -186,7 +200,7 @@ def _read_json(path: str) -> Inventory:
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
         raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'records' list)")
     records = []
-    for item in document.pop("records"):
+    for item in [*document.pop("records"), *document.pop("product_inputs", [])]:
         fields = {key: item.get(key) for key in _FILE_COLUMNS}
         for group in ("keywords", "reference_files", "step_status"):
             fields.update(item.get(group) or {})
@@ -197,7 +211,8 @@ def _read_json(path: str) -> Inventory:
 # CSV ----------------------------------------------------------------------
 
 def _dump_csv(inventory: Inventory, stream: IO[str]) -> None:
-    columns = _columns(inventory.records)
+    everything = [*inventory.records, *inventory.inputs]
+    columns = _columns(everything)
     keyword_columns = columns[len(_FILE_COLUMNS) + len(_DERIVED_COLUMNS):]
     core = KeywordSelector(CORE_KEYWORDS)
     references = KeywordSelector(tuple(c for c in keyword_columns if c[:2] == "R_"))
@@ -205,9 +220,9 @@ def _dump_csv(inventory: Inventory, stream: IO[str]) -> None:
     render = _CsvLine()
     render_fragment = _CsvFragments(render)
     stream.write(render(columns) + "\n")
-    for record in inventory.records:
+    for record in everything:
         # The csv module writes None as an empty cell: an absent keyword.
-        head = render((record.path, record.size, record.error_code, record.error,
+        head = render((record.path, record.size, record.error_code, record.error, record.parent,
                        record.instrument, record.mode, record.suffix, *core(record.keywords)))
         stream.write(",".join((
             head,
@@ -261,7 +276,7 @@ def _read_csv(path: str) -> Inventory:
         raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'path' column)")
     records = [_record_from_fields({key: (value if value != "" else None)
                                     for key, value in row.items()}) for row in rows]
-    return Inventory(records)
+    return Inventory([r for r in records if not r.parent], inputs=[r for r in records if r.parent])
 
 
 # ECSV ---------------------------------------------------------------------
@@ -269,13 +284,14 @@ def _read_csv(path: str) -> Inventory:
 def _inventory_table(inventory: Inventory) -> Any:
     from astropy.table import MaskedColumn, Table
 
-    columns = _columns(inventory.records)
+    everything = [*inventory.records, *inventory.inputs]
+    columns = _columns(everything)
     table = Table(meta=_header_meta(inventory))
     # ECSV writes an empty string and a masked (absent) cell alike: say which
     # cells are empty strings, so that they do not come back as absent.
     empty_strings: dict[str, list[int]] = {}
     for name in columns:
-        values = [_cell(record, name) for record in inventory.records]
+        values = [_cell(record, name) for record in everything]
         mask = [value is None for value in values]
         kinds = {type(value) for value in values if value is not None}
         if kinds == {bool}:

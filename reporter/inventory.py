@@ -48,8 +48,11 @@ class Inventory:
     """
 
     def __init__(self, records: Sequence[ProvenanceRecord], *,
-                 skipped: Sequence[Skipped] = (), meta: dict[str, Any] | None = None):
+                 skipped: Sequence[Skipped] = (), meta: dict[str, Any] | None = None,
+                 inputs: Sequence[ProvenanceRecord] = ()):
         self.records = list(records)
+        #: The inputs of combined products (rows of their HDRTAB), each with ``parent``.
+        self.inputs = list(inputs)
         self.skipped = list(skipped)
         self.meta = dict(meta or {})
 
@@ -65,7 +68,11 @@ class Inventory:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Inventory):
             return NotImplemented
-        return self.records == other.records
+        return self.records == other.records and self.inputs == other.inputs
+
+    def inputs_of(self, path: str) -> list[ProvenanceRecord]:
+        """The inputs of one combined product (empty when it has none, or they were not read)."""
+        return [record for record in self.inputs if record.parent == path]
 
     @property
     def failed(self) -> list[ProvenanceRecord]:

@@ -182,6 +182,8 @@ class ProvenanceRecord:
     instrument: str | None = field(default=None, compare=False)
     mode: str | None = field(default=None, compare=False)
     suffix: str | None = field(default=None, compare=False)
+    #: For an input of a combined product (a row of its HDRTAB): the product's path.
+    parent: str | None = None
 
     @classmethod
     def build(
@@ -193,13 +195,16 @@ class ProvenanceRecord:
         size: int | None = None,
         error_code: str | None = None,
         error: str | None = None,
+        parent: str | None = None,
     ) -> ProvenanceRecord:
-        """Make a record, deriving instrument, mode and product suffix."""
+        """Make a record, deriving instrument, mode and product suffix (an input's
+        suffix from its FILENAME: its path names the product's table row)."""
         get = keywords.get
         instrument, mode = _instrument_and_mode(get("INSTRUME"), get("EXP_TYPE"), get("TSOVISIT"))
+        name = get("FILENAME") if parent is not None and isinstance(get("FILENAME"), str) else path
         return cls(
             path, keywords, reference_files, step_status, size, error_code, error,
-            instrument, mode, product_suffix(path),
+            instrument, mode, product_suffix(name), parent,
         )
 
     @classmethod

@@ -63,6 +63,7 @@ def scan(
     cache: ScanCache | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    inputs: bool = False,
 ) -> Inventory:
     """Scan files, directories, glob patterns and ``@manifest`` files.
 
@@ -81,6 +82,9 @@ def scan(
     executor, scheduler
         ``"dask"`` spreads the reading over a Dask cluster (``scheduler`` is its
         address; default: a local cluster). Workers must see the same paths.
+    inputs
+        Also read the HDRTAB of combined products (i2d, s3d, x1d, ...): each row
+        becomes a record of :attr:`Inventory.inputs`, linked by ``parent``.
     progress
         Called as ``progress(done, total)`` while the scan goes on.
 
@@ -95,8 +99,8 @@ def scan(
         When the inputs name no file at all (say where the scan looked).
     """
     started = time.perf_counter()
-    inputs = [os.fspath(path) for path in paths]
-    expansion = expand_inputs(inputs, storage_options)
+    named = [os.fspath(path) for path in paths]
+    expansion = expand_inputs(named, storage_options)
     if not expansion.entries:
         raise NoFilesFound(expansion.searched, expansion.skipped)
     if executor not in ("local", "dask"):
@@ -111,13 +115,18 @@ def scan(
                                remote_jobs)
     meta_cache = {"cache": {"file": str(cache.path), "hits": cache.hits,
                             "misses": cache.misses}} if cache is not None else {}
+    children: list[ProvenanceRecord] = []
+    if inputs:
+        children, level3 = _read_inputs(records)
+        meta_cache["level3_inputs"] = level3
     return Inventory(
         records,
+        inputs=children,
         skipped=expansion.skipped,
         meta={
             "tool": f"jwst-provenance {__version__}",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "inputs": inputs,
+            "inputs": named,
             "elapsed_seconds": round(time.perf_counter() - started, 3),
             **meta_cache,
         },
@@ -128,6 +137,40 @@ def scan_files(files: Sequence[str], *, jobs: int | None = None,
                progress: Progress | None = None) -> list[ProvenanceRecord]:
     """Read the given files (no expansion) and return their records in order."""
     return list(_scan_entries(list(files), jobs, progress))
+
+
+def _read_inputs(records: Sequence[ProvenanceRecord]) -> tuple[list[ProvenanceRecord], dict]:
+    """The HDRTAB rows of the local combined products, as child records; and the counts."""
+    from .headers import CORE_KEYWORDS, HeaderError
+    from .level3 import COMBINED_SUFFIXES, read_hdrtab
+    from .records import KeywordMap
+    from .remote import is_url
+
+    core = set(CORE_KEYWORDS)
+    children: list[ProvenanceRecord] = []
+    products = read = 0
+    problems: dict[str, str] = {}
+    for record in records:
+        if not record.ok or record.suffix not in COMBINED_SUFFIXES or is_url(record.path):
+            continue
+        try:
+            table = read_hdrtab(record.path)
+        except HeaderError as exc:
+            problems[record.path] = exc.message
+            continue
+        if table is None:
+            continue
+        products += 1
+        read += table.bytes_read
+        for number, row in enumerate(table.rows, 1):
+            keywords = {k: v for k, v in row.items() if k in core}
+            children.append(ProvenanceRecord.build(
+                f"{record.path}[HDRTAB row {number}]", KeywordMap.from_dict(keywords),
+                KeywordMap.from_dict({k: v for k, v in row.items() if k[:2] == "R_"}),
+                KeywordMap.from_dict({k: v for k, v in row.items() if k[:2] == "S_"}),
+                parent=record.path))
+    return children, {"products_with_inputs": products, "inputs": len(children),
+                      "bytes_read": read, "problems": problems}
 
 
 def _dask_chunk(entries: Sequence, storage_options: dict | None,

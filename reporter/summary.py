@@ -44,6 +44,10 @@ def format_summary(inventory: Inventory, *, verbose: bool = False, max_errors: i
                                   colalign=("left", "right")))
             lines.append("")
 
+    level3 = inventory.meta.get("level3_inputs")
+    if isinstance(level3, dict):
+        lines.append(_inputs_line(inventory, level3))
+        lines.append("")
     if failed:
         lines.append(f"Unreadable files ({len(failed)}):")
         shown = failed if verbose else failed[:max_errors]
@@ -56,6 +60,19 @@ def format_summary(inventory: Inventory, *, verbose: bool = False, max_errors: i
         lines.extend(f"  {item.path}: {item.reason}" for item in inventory.skipped)
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _inputs_line(inventory: Inventory, level3: dict) -> str:
+    products = level3.get("products_with_inputs", 0)
+    text = (f"Inputs of combined products: {products} product{'s' if products != 1 else ''} "
+            f"with an HDRTAB, {len(inventory.inputs)} inputs "
+            f"({level3.get('bytes_read', 0) / 1024:.1f} KiB read)")
+    mixed = [path for path in {r.parent for r in inventory.inputs}
+             if len({r.crds_ctx for r in inventory.inputs_of(path)}) > 1]
+    if mixed:
+        text += (f"; {len(mixed)} combine{'s' if len(mixed) == 1 else ''} inputs of "
+                 "several CRDS contexts")
+    return text + "."
 
 
 def _headline(inventory: Inventory, read: int, failed: int) -> str:

@@ -1,0 +1,145 @@
+"""Inputs of combined products from their HDRTAB: read without touching the data."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from typer.testing import CliRunner
+
+import reporter
+import reporter.headers
+import reporter.level3 as level3
+from reporter.cli import app
+
+INPUTS = Table({
+    "FILENAME": ["jw01345001001_02101_00001_nrca1_cal.fits", "jw01345001001_02101_00002_nrca1_cal.fits",
+                 "jw01345001001_02101_00003_nrca1_cal.fits"],
+    "CAL_VER": ["1.14.0", "1.14.0", "1.12.5"],
+    "CRDS_CTX": ["jwst_1241.pmap", "jwst_1225.pmap", "jwst_1183.pmap"],
+    "CRDS_VER": ["11.17.19", "11.17.19", "11.17.14"],
+    "EXP_TYPE": ["NRC_IMAGE"] * 3,
+    "R_FLAT": ["crds://jwst_nircam_flat_0001.fits", "crds://jwst_nircam_flat_0001.fits",
+               "crds://jwst_nircam_flat_0000.fits"],
+    "S_RESAMP": ["COMPLETE"] * 3,
+    "NINTS": [1, 1, 1],
+})
+
+
+def product(path, *, data_mb=20, hdrtab=True, compress=False):
+    primary = fits.PrimaryHDU()
+    primary.header["CAL_VER"] = "1.14.0"
+    primary.header["CRDS_CTX"] = "jwst_1241.pmap"  # the first input's, as resample keeps it
+    primary.header["INSTRUME"] = "NIRCAM"
+    primary.header["EXP_TYPE"] = "NRC_IMAGE"
+    side = int((data_mb * 1024 * 1024 / 4) ** 0.5)
+    hdus = [primary, fits.ImageHDU(np.zeros((side, side), dtype="float32"), name="SCI"),
+            fits.ImageHDU(np.zeros((8, 8), dtype="float32"), name="ERR")]
+    if hdrtab:
+        hdus.append(fits.BinTableHDU(INPUTS, name="HDRTAB"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fits.HDUList(hdus).writeto(path)
+    if compress:
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+        return path.with_name(path.name + ".gz")
+    return path
+
+
+@pytest.fixture
+def os_reads(monkeypatch):
+    total = {"bytes": 0}
+    original = os.read
+
+    def counting(descriptor, size):
+        data = original(descriptor, size)
+        total["bytes"] += len(data)
+        return data
+
+    monkeypatch.setattr(level3.os, "read", counting)
+    return total
+
+
+def test_hdrtab_is_read_without_reading_the_data(tmp_path, os_reads):
+    path = product(tmp_path / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=20)
+    assert path.stat().st_size > 20 * 1024 * 1024
+    table = level3.read_hdrtab(path)
+    assert [row["CRDS_CTX"] for row in table.rows] == list(INPUTS["CRDS_CTX"])
+    assert table.rows[0]["NINTS"] == 1 and table.rows[2]["CAL_VER"] == "1.12.5"
+    assert os_reads["bytes"] == table.bytes_read < 64 * 1024
+
+
+def test_gzip_product_is_stream_skipped(tmp_path):
+    path = product(tmp_path / "x_i2d.fits", data_mb=2, compress=True)
+    table = level3.read_hdrtab(path)
+    assert [row["FILENAME"] for row in table.rows] == list(INPUTS["FILENAME"])
+
+
+def test_product_without_hdrtab(tmp_path):
+    assert level3.read_hdrtab(product(tmp_path / "x_i2d.fits", data_mb=1, hdrtab=False)) is None
+
+
+def test_scan_links_inputs_to_their_product(tmp_path):
+    mosaic = product(tmp_path / "data" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=4)
+    inventory = reporter.scan([str(tmp_path / "data")], jobs=1, inputs=True)
+    assert len(inventory) == 1 and len(inventory.inputs) == 3
+    children = inventory.inputs_of(str(mosaic))
+    assert [c.crds_ctx for c in children] == ["jwst_1241.pmap", "jwst_1225.pmap", "jwst_1183.pmap"]
+    first = children[0]
+    assert first.parent == str(mosaic) and first.suffix == "cal"
+    assert (first.instrument, first.mode) == ("NIRCam", "imaging")
+    assert first.reference_files["R_FLAT"] == "crds://jwst_nircam_flat_0001.fits"
+    assert first.step_status["S_RESAMP"] == "COMPLETE" and "NINTS" not in first.keywords
+    meta = inventory.meta["level3_inputs"]
+    assert meta["products_with_inputs"] == 1 and meta["inputs"] == 3 and meta["bytes_read"] < 64 * 1024
+    assert reporter.scan([str(tmp_path / "data")], jobs=1).inputs == []  # only when asked
+
+
+def test_only_combined_products_are_walked(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(level3, "read_hdrtab", lambda path: calls.append(path))
+    product(tmp_path / "d" / "jw01345001001_02101_00001_nrca1_cal.fits", data_mb=1)
+    product(tmp_path / "d" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True)
+    assert [os.path.basename(p) for p in calls] == ["jw01345-o001_t001_nircam_clear-f200w_i2d.fits"]
+
+
+def test_a_truncated_product_is_reported_not_fatal(tmp_path):
+    path = product(tmp_path / "d" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=2)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) - 2880 - 100])  # cut inside the HDRTAB's data
+    inventory = reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True)
+    assert len(inventory) == 1 and inventory.records[0].ok and inventory.inputs == []
+    assert str(path) in inventory.meta["level3_inputs"]["problems"]
+
+
+@pytest.mark.parametrize("format", ["json", "ecsv", "csv"])
+def test_inputs_survive_saving(tmp_path, format):
+    product(tmp_path / "d" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    inventory = reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True)
+    path = tmp_path / f"inventory.{format}"
+    inventory.write(path)
+    again = reporter.Inventory.read(path)
+    assert len(again) == 1 and len(again.inputs) == 3
+    assert [c.crds_ctx for c in again.inputs] == [c.crds_ctx for c in inventory.inputs]
+    if format != "csv":
+        assert again == inventory
+
+
+def test_scan_inputs_from_the_command_line(tmp_path):
+    product(tmp_path / "d" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    result = CliRunner().invoke(app, ["scan", str(tmp_path / "d"), "--inputs", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "1 product with an HDRTAB, 3 inputs" in result.stdout
+    assert "1 combines inputs of several CRDS contexts" in result.stdout
+
+
+def test_a_file_cut_inside_skipped_data_is_reported(tmp_path):
+    path = product(tmp_path / "x_i2d.fits", data_mb=2)
+    path.write_bytes(path.read_bytes()[:1024 * 1024])  # cut inside the SCI data
+    with pytest.raises(reporter.headers.HeaderError, match="truncated"):
+        level3.read_hdrtab(path)
