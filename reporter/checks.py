@@ -378,7 +378,41 @@ def _ambiguous_server(inventory: Inventory, knowledge: Knowledge) -> Iterator[Fi
                        paths, cal_ver=version)
 
 
+# Rules 11-13: the inputs of combined products (scan --inputs) ----------------
+
+def _inputs(inventory: Inventory, knowledge: Knowledge) -> Iterator[Finding]:
+    if not inventory.inputs:
+        return
+    products = {record.path: record for record in inventory.read_ok}
+    by_parent: dict[str, list[ProvenanceRecord]] = defaultdict(list)
+    for child in inventory.inputs:
+        by_parent[child.parent].append(child)
+    for parent, children in sorted(by_parent.items()):
+        name = parent.replace("\\", "/").rsplit("/", 1)[-1]
+        for keyword, what in (("CAL_VER", "pipeline versions"), ("CRDS_CTX", "CRDS contexts")):
+            counts = Counter(c.get(keyword) for c in children if c.get(keyword) is not None)
+            if len(counts) > 1:
+                shown = ", ".join(f"{v} ({n})" for v, n in sorted(counts.items()))
+                yield _finding(knowledge, "JP801", f"{name} combines {len(children)} inputs "
+                               f"with {len(counts)} {what}: {shown}", [parent],
+                               keyword=keyword, values=dict(counts))
+        stated = products[parent].crds_ctx if parent in products else None
+        others = sorted({c.crds_ctx for c in children if c.crds_ctx and c.crds_ctx != stated})
+        if stated and others:
+            yield _finding(knowledge, "JP802", f"{name} states CRDS_CTX {stated}, but inputs "
+                           f"were calibrated with {', '.join(others)}", [parent],
+                           stated=stated, inputs=others)
+    # The minimum-context rule, on the inputs, reported against their products.
+    for finding in _minimum_context(Inventory(list(inventory.inputs)), knowledge):
+        if finding.code != "JP101":
+            continue
+        parents = sorted({c.parent for c in inventory.inputs if c.path in finding.files})
+        yield _finding(knowledge, "JP803", f"inputs of {len(parents)} combined "
+                       f"product{'s' if len(parents) != 1 else ''}: {finding.message}",
+                       parents, action=finding.action, inputs=list(finding.files))
+
+
 _RULES: tuple[Callable[[Inventory, Knowledge], Iterable[Finding]], ...] = (
     _unreadable, _missing_provenance, _minimum_context, _known_issues, _versions, _mixed,
-    _newer_calibration, _reference_overrides, _ambiguous_server,
+    _newer_calibration, _reference_overrides, _ambiguous_server, _inputs,
 )

@@ -24,7 +24,7 @@ from .records import ProvenanceRecord
 __all__ = ["PaperContext", "paper_context", "citation_key", "check_doi"]
 
 #: Findings a reader of the paper should hear about (the rest are for the author).
-READER_CODES = ("JP101", "JP102", "JP301", "JP401", "JP601", "JP701")
+READER_CODES = ("JP101", "JP102", "JP301", "JP401", "JP601", "JP701", "JP801", "JP802", "JP803")
 #: Astropy's own citation keys (astropy CITATION: 2013, 2018 and 2022 papers).
 ASTROPY_KEYS = ("astropy:2013", "astropy:2018", "astropy:2022")
 LONG_TABLE_ROWS = 200

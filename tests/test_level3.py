@@ -143,3 +143,34 @@ def test_a_file_cut_inside_skipped_data_is_reported(tmp_path):
     path.write_bytes(path.read_bytes()[:1024 * 1024])  # cut inside the SCI data
     with pytest.raises(reporter.headers.HeaderError, match="truncated"):
         level3.read_hdrtab(path)
+
+
+def codes_for(inventory):
+    return {f.code: f for f in reporter.check(inventory) if f.code.startswith("JP8")}
+
+
+def test_check_finds_mixed_inputs_and_a_misleading_product_context(tmp_path):
+    mosaic = product(tmp_path / "d" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    found = codes_for(reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True))
+    assert set(found) == {"JP801", "JP802"}
+    assert found["JP802"].files == (str(mosaic),)
+    assert "states CRDS_CTX jwst_1241.pmap" in found["JP802"].message
+    assert "jwst_1183.pmap, jwst_1225.pmap" in found["JP802"].message
+    # Without --inputs nothing is known of the inputs, so nothing is said.
+    assert codes_for(reporter.scan([str(tmp_path / "d")], jobs=1)) == {}
+
+
+def test_inputs_below_the_minimum_context_under_a_newer_product(tmp_path):
+    global INPUTS
+    saved = INPUTS
+    INPUTS = Table({"FILENAME": ["jw01345002001_02101_00001_mirimage_cal.fits"] * 2,
+                    "CAL_VER": ["1.5.2", "1.14.0"], "CRDS_CTX": ["jwst_0874.pmap", "jwst_1241.pmap"],
+                    "EXP_TYPE": ["MIR_IMAGE"] * 2, "READPATT": ["FASTR1"] * 2,
+                    "SUBARRAY": ["FULL"] * 2})
+    try:
+        mosaic = product(tmp_path / "d" / "jw01345-o002_t001_miri_f770w_i2d.fits", data_mb=1)
+    finally:
+        INPUTS = saved
+    found = codes_for(reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True))
+    assert "JP803" in found and found["JP803"].files == (str(mosaic),)
+    assert "jwst_0874.pmap" in found["JP803"].message and "jwst_0913.pmap" in found["JP803"].message
