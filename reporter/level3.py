@@ -16,7 +16,7 @@ from typing import Any
 
 from .headers import BLOCK_SIZE, CARD_SIZE, HeaderError, _find_end
 
-__all__ = ["COMBINED_SUFFIXES", "HdrTab", "read_hdrtab"]
+__all__ = ["COMBINED_SUFFIXES", "HdrTab", "read_association", "read_hdrtab"]
 
 #: Products the pipeline combines from several inputs (resample, cube_build, combine_1d).
 COMBINED_SUFFIXES = frozenset({"i2d", "s2d", "s3d", "x1d", "c1d", "psfstack", "crf"})
@@ -198,3 +198,35 @@ def _table_rows(hdu_bytes: bytes) -> list[dict[str, Any]]:
                 item[column.upper()] = value
             rows.append(item)
     return rows
+
+
+def read_association(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """An association file's own fields: id, type, rule, pool, program, and its products
+    with their members' exposure names.
+
+    Raises
+    ------
+    ValueError
+        When the file is not JSON or not an association (no ``products`` list).
+    """
+    import json
+
+    with open(path, encoding="utf-8") as stream:
+        document = json.load(stream)
+    if not isinstance(document, dict) or not isinstance(document.get("products"), list):
+        raise ValueError("not an association: no 'products' list")
+    products = []
+    for item in document["products"]:
+        members = item.get("members") if isinstance(item, dict) else None
+        members = members if isinstance(members, list) else []
+        products.append({
+            "name": item.get("name") if isinstance(item, dict) else None,
+            "members": [{"expname": m.get("expname"), "exptype": m.get("exptype")}
+                        for m in members if isinstance(m, dict)],
+        })
+    return {
+        "path": os.fspath(path),
+        **{key: document.get(key) for key in ("asn_id", "asn_type", "asn_rule", "asn_pool",
+                                              "program", "target", "version_id")},
+        "products": products,
+    }

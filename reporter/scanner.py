@@ -119,6 +119,7 @@ def scan(
     if inputs:
         children, level3 = _read_inputs(records)
         meta_cache["level3_inputs"] = level3
+        meta_cache["associations"] = _read_associations(expansion.associations, records)
     return Inventory(
         records,
         inputs=children,
@@ -171,6 +172,27 @@ def _read_inputs(records: Sequence[ProvenanceRecord]) -> tuple[list[ProvenanceRe
                 parent=record.path))
     return children, {"products_with_inputs": products, "inputs": len(children),
                       "bytes_read": read, "problems": problems}
+
+
+def _read_associations(paths: Sequence[str], records: Sequence[ProvenanceRecord]) -> list[dict]:
+    """The association files found, each linked to the products whose ASNTABLE names it."""
+    from .level3 import read_association
+
+    named: dict[str, list[str]] = {}
+    for record in records:
+        table = record.keywords.get("ASNTABLE")
+        if isinstance(table, str) and table.strip():
+            named.setdefault(os.path.basename(table.strip()), []).append(record.path)
+    found = []
+    for path in paths:
+        try:
+            association = read_association(path)
+        except (OSError, ValueError) as exc:
+            found.append({"path": path, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        association["linked_products"] = named.get(os.path.basename(path), [])
+        found.append(association)
+    return found
 
 
 def _dask_chunk(entries: Sequence, storage_options: dict | None,

@@ -54,6 +54,8 @@ class Expansion:
     skipped: list[Skipped] = field(default_factory=list)
     #: The inputs as given (manifests expanded), to say where the scan looked.
     searched: list[str] = field(default_factory=list)
+    #: Association files (``*_asn.json``) found along the way (read by ``scan --inputs``).
+    associations: list[str] = field(default_factory=list)
 
     @property
     def files(self) -> list[str]:
@@ -170,6 +172,9 @@ class _Expander:
                 self._add_file(match, explicit=False)
 
     def _add_file(self, path: str, explicit: bool, identity: int | None = None) -> None:
+        if path.lower().endswith("_asn.json"):
+            self.result.associations.append(path)
+            return
         if not explicit and not is_fits_name(path):
             self.result.skipped.append(Skipped(path, "not a FITS file name"))
             return

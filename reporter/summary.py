@@ -47,6 +47,15 @@ def format_summary(inventory: Inventory, *, verbose: bool = False, max_errors: i
     level3 = inventory.meta.get("level3_inputs")
     if isinstance(level3, dict):
         lines.append(_inputs_line(inventory, level3))
+        associations = inventory.meta.get("associations") or []
+        if associations:
+            readable = [a for a in associations if "error" not in a]
+            members = sum(len(p["members"]) for a in readable for p in a["products"])
+            linked = sum(1 for a in readable if a.get("linked_products"))
+            lines.append(f"Associations: {len(associations)} file(s), {members} members; "
+                         f"{linked} named by a product's ASNTABLE"
+                         + (f"; {len(associations) - len(readable)} unreadable"
+                            if len(readable) < len(associations) else "") + ".")
         lines.append("")
     if failed:
         lines.append(f"Unreadable files ({len(failed)}):")

@@ -174,3 +174,33 @@ def test_inputs_below_the_minimum_context_under_a_newer_product(tmp_path):
     found = codes_for(reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True))
     assert "JP803" in found and found["JP803"].files == (str(mosaic),)
     assert "jwst_0874.pmap" in found["JP803"].message and "jwst_0913.pmap" in found["JP803"].message
+
+
+def test_associations_are_read_and_linked_to_their_products(tmp_path):
+    import json
+
+    data = tmp_path / "d"
+    mosaic = product(data / "jw02736-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    with fits.open(mosaic, mode="update") as hdul:
+        hdul[0].header["ASNTABLE"] = "jw02736-o001_20231212t083311_image3_00001_asn.json"
+    asn = {"asn_id": "o001", "asn_type": "image3", "asn_rule": "Asn_Lv3Image",
+           "asn_pool": "jw02736_20231212t083311_pool.csv", "program": "02736",
+           "products": [{"name": "jw02736-o001_t001_nircam_clear-f200w",
+                         "members": [{"expname": f"jw02736001001_02101_0000{n}_nrca1_cal.fits",
+                                      "exptype": "science"} for n in (1, 2, 3)]}]}
+    (data / "jw02736-o001_20231212t083311_image3_00001_asn.json").write_text(json.dumps(asn))
+    (data / "broken_asn.json").write_text("{not json")
+    inventory = reporter.scan([str(data)], jobs=1, inputs=True)
+    assert len(inventory) == 1  # associations are not FITS records
+    found = {a["path"].rsplit("/", 1)[-1]: a for a in inventory.meta["associations"]}
+    good = found["jw02736-o001_20231212t083311_image3_00001_asn.json"]
+    assert good["asn_pool"] == "jw02736_20231212t083311_pool.csv" and good["asn_type"] == "image3"
+    assert [m["expname"][-18:] for m in good["products"][0]["members"]][0] == "00001_nrca1_cal.fits"[-18:]
+    assert good["linked_products"] == [str(mosaic)]
+    assert "error" in found["broken_asn.json"]
+    text = CliRunner().invoke(app, ["scan", str(data), "--inputs", "--no-cache"]).stdout
+    assert "Associations: 2 file(s), 3 members; 1 named by a product's ASNTABLE; 1 unreadable." in text
+    saved = tmp_path / "inventory.json"
+    inventory.write(saved)
+    again = {a["path"]: a for a in reporter.Inventory.read(saved).meta["associations"]}
+    assert again[good["path"]]["linked_products"] == [str(mosaic)]
