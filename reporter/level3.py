@@ -16,7 +16,7 @@ from typing import Any
 
 from .headers import BLOCK_SIZE, CARD_SIZE, HeaderError, _find_end
 
-__all__ = ["COMBINED_SUFFIXES", "HdrTab", "read_association", "read_hdrtab"]
+__all__ = ["COMBINED_SUFFIXES", "HdrTab", "read_association", "read_catalog", "read_hdrtab"]
 
 #: Products the pipeline combines from several inputs (resample, cube_build, combine_1d).
 COMBINED_SUFFIXES = frozenset({"i2d", "s2d", "s3d", "x1d", "c1d", "psfstack", "crf"})
@@ -230,3 +230,35 @@ def read_association(path: str | os.PathLike[str]) -> dict[str, Any]:
                                               "program", "target", "version_id")},
         "products": products,
     }
+
+
+def read_catalog(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The software versions an ECSV product (a source catalog) records in its metadata.
+
+    Only the header is read (astropy's own ECSV header parser), never the table.
+    Returns None for ECSV files that are not pipeline products (an inventory written
+    by this tool, say).
+
+    Raises
+    ------
+    ValueError
+        When the file is not ECSV.
+    """
+    from astropy.table.meta import get_header_from_yaml
+
+    lines = []
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            if not line.startswith("#"):
+                break
+            lines.append(line[2:] if line.startswith("# ") else line[1:])
+    if not lines or not lines[0].startswith("%ECSV"):
+        raise ValueError("not an ECSV file (no '# %ECSV' first line)")
+    header = get_header_from_yaml(line.rstrip("\n") for line in lines[1:])
+    meta = header.get("meta") or {}
+    if meta.get("format") == "jwst-provenance inventory":
+        return None
+    versions = meta.get("versions") if isinstance(meta.get("versions"), dict) else meta.get("version")
+    versions = {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {}
+    return {"path": os.fspath(path), "jwst": versions.get("jwst"), "versions": versions,
+            "rows": None}

@@ -120,6 +120,7 @@ def scan(
         children, level3 = _read_inputs(records)
         meta_cache["level3_inputs"] = level3
         meta_cache["associations"] = _read_associations(expansion.associations, records)
+        meta_cache["catalogs"] = _read_catalogs(expansion.catalogs)
     return Inventory(
         records,
         inputs=children,
@@ -172,6 +173,23 @@ def _read_inputs(records: Sequence[ProvenanceRecord]) -> tuple[list[ProvenanceRe
                 parent=record.path))
     return children, {"products_with_inputs": products, "inputs": len(children),
                       "bytes_read": read, "problems": problems}
+
+
+def _read_catalogs(paths: Sequence[str]) -> list[dict]:
+    """The software versions of the ECSV products found (their headers only)."""
+    from .level3 import read_catalog
+
+    found = []
+    for path in paths:
+        try:
+            catalog = read_catalog(path)
+        except Exception as exc:  # noqa: BLE001 - a bad file is listed with its error
+            found.append({"path": path, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        if catalog is not None:
+            del catalog["rows"]
+            found.append(catalog)
+    return found
 
 
 def _read_associations(paths: Sequence[str], records: Sequence[ProvenanceRecord]) -> list[dict]:

@@ -56,6 +56,8 @@ class Expansion:
     searched: list[str] = field(default_factory=list)
     #: Association files (``*_asn.json``) found along the way (read by ``scan --inputs``).
     associations: list[str] = field(default_factory=list)
+    #: ECSV products (source catalogs, ``*_cat.ecsv``) found along the way (likewise).
+    catalogs: list[str] = field(default_factory=list)
 
     @property
     def files(self) -> list[str]:
@@ -174,6 +176,9 @@ class _Expander:
     def _add_file(self, path: str, explicit: bool, identity: int | None = None) -> None:
         if path.lower().endswith("_asn.json"):
             self.result.associations.append(path)
+            return
+        if path.lower().endswith(".ecsv"):
+            self.result.catalogs.append(path)
             return
         if not explicit and not is_fits_name(path):
             self.result.skipped.append(Skipped(path, "not a FITS file name"))

@@ -56,6 +56,12 @@ def format_summary(inventory: Inventory, *, verbose: bool = False, max_errors: i
                          f"{linked} named by a product's ASNTABLE"
                          + (f"; {len(associations) - len(readable)} unreadable"
                             if len(readable) < len(associations) else "") + ".")
+        catalogs = inventory.meta.get("catalogs") or []
+        if catalogs:
+            versions = Counter(c.get("jwst") or "none" for c in catalogs if "error" not in c)
+            shown = ", ".join(f"{v} ({n})" for v, n in _sorted_counts(versions))
+            lines.append(f"Catalogs (ECSV): {len(catalogs)}; jwst versions in their metadata: "
+                         f"{shown or 'none'}.")
         lines.append("")
     if failed:
         lines.append(f"Unreadable files ({len(failed)}):")

@@ -204,3 +204,58 @@ def test_associations_are_read_and_linked_to_their_products(tmp_path):
     inventory.write(saved)
     again = {a["path"]: a for a in reporter.Inventory.read(saved).meta["associations"]}
     assert again[good["path"]]["linked_products"] == [str(mosaic)]
+
+
+def test_catalog_versions_come_from_the_ecsv_header(tmp_path, monkeypatch):
+    data = tmp_path / "d"
+    data.mkdir()
+    catalog = Table({"id": np.arange(100000), "flux": np.ones(100000)})
+    catalog.meta["version"] = {"jwst": "1.14.0", "astropy": "6.0.1", "photutils": "1.11.0"}
+    catalog.write(data / "jw01345-o001_t001_nircam_clear-f200w_cat.ecsv", format="ascii.ecsv")
+    other = Table({"x": [1]})
+    other.meta["versions"] = {"jwst": "1.12.5"}
+    other.write(data / "jw02736-o001_t001_nircam_clear-f200w_cat.ecsv", format="ascii.ecsv")
+    (data / "notes_cat.ecsv").write_text("id,flux\\n1,2\\n")
+    product(data / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    reporter.scan([str(data)], jobs=1, inputs=True).write(data / "inventory.ecsv")  # ours: ignored
+
+    import builtins
+    lines_read = {"count": 0}
+    real_open = builtins.open
+
+    def counting_open(path, *args, **kwargs):
+        handle = real_open(path, *args, **kwargs)
+        if str(path).endswith("f200w_cat.ecsv") and "jw01345" in str(path):
+            class Counting:
+                def __enter__(self):
+                    return self
+
+                def __exit__(self, *exc):
+                    handle.close()
+
+                def __iter__(self):
+                    for line in handle:
+                        lines_read["count"] += 1
+                        yield line
+            return Counting()
+        return handle
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    inventory = reporter.scan([str(data)], jobs=1, inputs=True)
+    monkeypatch.setattr(builtins, "open", real_open)
+    found = {c["path"].rsplit("/", 1)[-1]: c for c in inventory.meta["catalogs"]}
+    assert found["jw01345-o001_t001_nircam_clear-f200w_cat.ecsv"]["jwst"] == "1.14.0"
+    assert found["jw02736-o001_t001_nircam_clear-f200w_cat.ecsv"]["jwst"] == "1.12.5"
+    assert "error" in found["notes_cat.ecsv"] and "inventory.ecsv" not in found
+    assert lines_read["count"] < 100  # the header, not 100,000 rows
+
+
+def test_catalogs_in_the_summary(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    table = Table({"id": [1]})
+    table.meta["version"] = {"jwst": "1.14.0"}
+    table.write(data / "jw01345-o001_t001_nircam_clear-f200w_cat.ecsv", format="ascii.ecsv")
+    product(data / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    text = CliRunner().invoke(app, ["scan", str(data), "--inputs", "--no-cache"]).stdout
+    assert "Catalogs (ECSV): 1; jwst versions in their metadata: 1.14.0 (1)." in text
