@@ -116,6 +116,10 @@ class PaperContext:
     astropy_keys: tuple[str, ...]
     file_count: int
     knowledge_as_of: str
+    #: Inputs read from HDRTABs (scan --inputs), and the products whose inputs mix
+    #: contexts: (product file name, number of inputs, the contexts).
+    input_count: int = 0
+    mixed_products: tuple[tuple[str, int, tuple[str, ...]], ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -224,7 +228,19 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
         astropy_keys=tuple(keys.get(key, key) for key in ASTROPY_KEYS),
         file_count=len(processed),
         knowledge_as_of=knowledge.as_of.isoformat(),
+        input_count=len(inventory.inputs),
+        mixed_products=_mixed_products(inventory),
     )
+
+
+def _mixed_products(inventory: Inventory) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
+    found = []
+    for parent in sorted({record.parent for record in inventory.inputs if record.parent}):
+        children = inventory.inputs_of(parent)
+        contexts = tuple(sorted({c.crds_ctx for c in children if c.crds_ctx}))
+        if len(contexts) > 1:
+            found.append((os.path.basename(parent), len(children), contexts))
+    return tuple(found)
 
 
 def _natural(text: str) -> tuple:

@@ -259,3 +259,21 @@ def test_catalogs_in_the_summary(tmp_path):
     product(data / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
     text = CliRunner().invoke(app, ["scan", str(data), "--inputs", "--no-cache"]).stdout
     assert "Catalogs (ECSV): 1; jwst versions in their metadata: 1.14.0 (1)." in text
+
+
+def test_render_says_when_a_product_mixes_input_contexts(tmp_path):
+    from reporter.paper import paper_context
+    from reporter.render import render
+
+    product(tmp_path / "d" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    inventory = reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True)
+    knowledge = reporter.load_knowledge()
+    context = paper_context(inventory, reporter.check(inventory, knowledge), knowledge)
+    latex = render(context, style="aastex", parts=["availability"])
+    assert ("\\texttt{jw01345-o001\\_t001\\_nircam\\_clear-f200w\\_i2d.fits} combines 3 inputs "
+            "calibrated with CRDS contexts jwst\\_1183.pmap, jwst\\_1225.pmap, and "
+            "jwst\\_1241.pmap") in latex
+    markdown = render(context, to="markdown", parts=["availability"])
+    assert "combines 3 inputs calibrated with CRDS contexts" in markdown
+    plain = paper_context(reporter.scan([str(tmp_path / "d")], jobs=1), [], knowledge)
+    assert "combines" not in render(plain, style="aastex", parts=["availability"])
