@@ -74,6 +74,7 @@ class Statement:
     releases: tuple[tuple[Release, int], ...]
     contexts: tuple[tuple[str, int], ...]
     sdp_vers: tuple[str, ...]
+    inputs: int = 0                   # inputs their combined products combine
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class SummaryRow:
     cal_ver: str
     crds_ctx: str
     processed: str
+    inputs: int = 0  # inputs of the group's combined products (scan --inputs)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
             subjects=tuple(subjects),
             programs=tuple(sorted({_program(r.program) for r in records}, key=_natural)),
             files=len(records),
+            inputs=sum(len(inventory.inputs_of(r.path)) for r in records) if inventory.inputs else 0,
             releases=tuple((releases[v], n) for v, n in sorted(versions.items())),
             contexts=tuple(sorted(contexts.items())),
             sdp_vers=tuple(sorted({str(r.keywords["SDP_VER"]) for r in records
@@ -202,7 +205,8 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
             instrument=key.instrument, mode=key.mode, files=len(records),
             cal_ver=_values(Counter(r.cal_ver or "none" for r in records)),
             crds_ctx=_values(Counter(r.crds_ctx or "none" for r in records)),
-            processed=_span([d for r in records if (d := _date(r))])))
+            processed=_span([d for r in records if (d := _date(r))]),
+            inputs=sum(len(inventory.inputs_of(r.path)) for r in records) if inventory.inputs else 0))
 
     files = tuple(FileRow(
         name=os.path.basename(record.path),

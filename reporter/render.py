@@ -131,8 +131,9 @@ def render_parts(context: PaperContext, *, to: str = "latex", style: str = "gene
     template = _template(environment, to, style)
     values = {
         **context.as_dict(), "style": style,
-        "summary_rows": [(r.program, r.instrument, r.mode, r.files, r.cal_ver, r.crds_ctx,
-                          r.processed) for r in context.summary],
+        "summary_rows": [(r.program, r.instrument, r.mode,
+                          f"{r.files} ({r.inputs} inputs)" if r.inputs else r.files,
+                          r.cal_ver, r.crds_ctx, r.processed) for r in context.summary],
         "file_rows": [(r.name, r.program, f"{r.instrument} {r.mode}", r.cal_ver, r.crds_ctx,
                        r.processed) for r in context.files],
     }

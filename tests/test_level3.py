@@ -277,3 +277,16 @@ def test_render_says_when_a_product_mixes_input_contexts(tmp_path):
     assert "combines 3 inputs calibrated with CRDS contexts" in markdown
     plain = paper_context(reporter.scan([str(tmp_path / "d")], jobs=1), [], knowledge)
     assert "combines" not in render(plain, style="aastex", parts=["availability"])
+
+
+def test_statement_and_tables_count_inputs(tmp_path):
+    from reporter.paper import paper_context
+    from reporter.render import render
+
+    product(tmp_path / "d" / "jw01345-o001_t001_nircam_clear-f200w_i2d.fits", data_mb=1)
+    inventory = reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True)
+    knowledge = reporter.load_knowledge()
+    context = paper_context(inventory, [], knowledge)
+    assert "(1 file, combining 3 inputs)" in render(context, style="mnras", parts=["availability"])
+    assert "& 1 (3 inputs) &" in render(context, style="aastex", parts=["summary"])
+    assert "| 1 (3 inputs) " in render(context, to="markdown", parts=["summary"])
