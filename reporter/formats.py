@@ -176,22 +176,22 @@ def _record_json(record: ProvenanceRecord) -> dict[str, Any]:
 
 def _dump_json(inventory: Inventory, stream: IO[str]) -> None:
     head = json.dumps(_header_meta(inventory), indent=1)
-    stream.write(head[:-2] + ',\n "records": [')
+    stream.write(head[:-2])
+    _json_array(stream, "records", inventory.records)
+    if inventory.inputs:  # the inputs of combined products, each naming its parent
+        _json_array(stream, "product_inputs", inventory.inputs)
+    stream.write("\n}\n")
+
+
+def _json_array(stream: IO[str], name: str, records: Iterable[ProvenanceRecord]) -> None:
+    """One record per line, so that inventories diff well."""
+    stream.write(f',\n "{name}": [')
     separator = "\n  "
-    for record in inventory.records:
+    for record in records:
         stream.write(separator)
         stream.write(json.dumps(_record_json(record), ensure_ascii=False))
         separator = ",\n  "
     stream.write("\n ]")
-    if inventory.inputs:  # the inputs of combined products, each naming its parent
-        stream.write(',\n "product_inputs": [')
-        separator = "\n  "
-        for record in inventory.inputs:
-            stream.write(separator)
-            stream.write(json.dumps(_record_json(record), ensure_ascii=False))
-            separator = ",\n  "
-        stream.write("\n ]")
-    stream.write("\n}\n")
 
 
 def _read_json(path: str) -> Inventory:
