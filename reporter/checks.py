@@ -7,6 +7,7 @@ functions are pure: formatting findings is :mod:`reporter.findings`' job.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -384,11 +385,8 @@ def _inputs(inventory: Inventory, knowledge: Knowledge) -> Iterator[Finding]:
     if not inventory.inputs:
         return
     products = {record.path: record for record in inventory.read_ok}
-    by_parent: dict[str, list[ProvenanceRecord]] = defaultdict(list)
-    for child in inventory.inputs:
-        by_parent[child.parent].append(child)
-    for parent, children in sorted(by_parent.items()):
-        name = parent.replace("\\", "/").rsplit("/", 1)[-1]
+    for parent, children in sorted(inventory.inputs_by_parent().items()):
+        name = os.path.basename(parent)
         for keyword, what in (("CAL_VER", "pipeline versions"), ("CRDS_CTX", "CRDS contexts")):
             counts = Counter(c.get(keyword) for c in children if c.get(keyword) is not None)
             if len(counts) > 1:

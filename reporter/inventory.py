@@ -70,6 +70,13 @@ class Inventory:
             return NotImplemented
         return self.records == other.records and self.inputs == other.inputs
 
+    def inputs_by_parent(self) -> dict[str, list[ProvenanceRecord]]:
+        """The inputs grouped by the combined product they belong to, in input order."""
+        grouped: dict[str, list[ProvenanceRecord]] = {}
+        for record in self.inputs:
+            grouped.setdefault(record.parent, []).append(record)
+        return grouped
+
     def inputs_of(self, path: str) -> list[ProvenanceRecord]:
         """The inputs of one combined product (empty when it has none, or they were not read)."""
         return [record for record in self.inputs if record.parent == path]

@@ -162,6 +162,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
     :func:`reporter.bib.citations_for`).
     """
     keys = dict(citation_keys or {})
+    by_parent = inventory.inputs_by_parent()
     processed = [r for r in inventory.read_ok if r.cal_ver]
     releases: dict[str, Release] = {}
     for record in processed:
@@ -191,7 +192,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
             subjects=tuple(subjects),
             programs=tuple(sorted({_program(r.program) for r in records}, key=_natural)),
             files=len(records),
-            inputs=sum(len(inventory.inputs_of(r.path)) for r in records) if inventory.inputs else 0,
+            inputs=sum(len(by_parent.get(r.path, ())) for r in records),
             releases=tuple((releases[v], n) for v, n in sorted(versions.items())),
             contexts=tuple(sorted(contexts.items())),
             sdp_vers=tuple(sorted({str(r.keywords["SDP_VER"]) for r in records
@@ -206,7 +207,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
             cal_ver=_values(Counter(r.cal_ver or "none" for r in records)),
             crds_ctx=_values(Counter(r.crds_ctx or "none" for r in records)),
             processed=_span([d for r in records if (d := _date(r))]),
-            inputs=sum(len(inventory.inputs_of(r.path)) for r in records) if inventory.inputs else 0))
+            inputs=sum(len(by_parent.get(r.path, ())) for r in records)))
 
     files = tuple(FileRow(
         name=os.path.basename(record.path),
@@ -233,14 +234,14 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
         file_count=len(processed),
         knowledge_as_of=knowledge.as_of.isoformat(),
         input_count=len(inventory.inputs),
-        mixed_products=_mixed_products(inventory),
+        mixed_products=_mixed_products(by_parent),
     )
 
 
-def _mixed_products(inventory: Inventory) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
+def _mixed_products(by_parent: Mapping[str, list[ProvenanceRecord]]
+                    ) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
     found = []
-    for parent in sorted({record.parent for record in inventory.inputs if record.parent}):
-        children = inventory.inputs_of(parent)
+    for parent, children in sorted(by_parent.items()):
         contexts = tuple(sorted({c.crds_ctx for c in children if c.crds_ctx}))
         if len(contexts) > 1:
             found.append((os.path.basename(parent), len(children), contexts))

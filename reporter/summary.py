@@ -82,8 +82,8 @@ def _inputs_line(inventory: Inventory, level3: dict) -> str:
     text = (f"Inputs of combined products: {products} product{'s' if products != 1 else ''} "
             f"with an HDRTAB, {len(inventory.inputs)} inputs "
             f"({level3.get('bytes_read', 0) / 1024:.1f} KiB read)")
-    mixed = [path for path in {r.parent for r in inventory.inputs}
-             if len({r.crds_ctx for r in inventory.inputs_of(path)}) > 1]
+    mixed = [path for path, children in inventory.inputs_by_parent().items()
+             if len({r.crds_ctx for r in children}) > 1]
     if mixed:
         text += (f"; {len(mixed)} combine{'s' if len(mixed) == 1 else ''} inputs of "
                  "several CRDS contexts")
