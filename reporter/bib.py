@@ -6,6 +6,10 @@ papers. With the author's ``.bib``, their entries for the same DOI or version ar
 reused, so the rendered text cites *their* keys and nothing is added twice. Their
 file is never rewritten unless asked (``in_place``): then a backup is written
 first and the new entries are appended, leaving every byte they had in place.
+
+The entries are written for the styles papers use (aasjournal, aasjournalv7, mnras,
+aa): each prints the authors, year, title, the version once and the DOI once, and
+BibTeX warns about none of them (see :func:`_pipeline_entry`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import shutil
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from typing import Any
 
 from .errors import ReporterError
+from .escape import escape_latex
 from .knowledge import Knowledge
 from .paper import citation_key
 
@@ -46,9 +52,28 @@ class Citations:
     reused: dict[str, str] = field(default_factory=dict)
     #: Keys defined more than once in the author's file.
     duplicate_keys: list[str] = field(default_factory=list)
+    #: The date of the knowledge base the entries come from.
+    as_of: date | None = None
 
     def bibtex(self) -> str:
+        """The new entries, under a ``%`` comment naming the tool, its version and
+        the knowledge base's date (BibTeX and bibtexparser skip it)."""
+        return _header("Generated", self.as_of) + "\n" + self.entries()
+
+    def entries(self) -> str:
+        """The new entries alone, as BibTeX text."""
         return "\n".join(self.new_entries)
+
+
+def _header(verb: str, as_of: date | None) -> str:
+    """``%`` comment lines heading the entries jwst-provenance writes; never an ``@``,
+    which BibTeX would read as the start of an entry."""
+    from . import __version__
+
+    dated = f", knowledge base as of {as_of.isoformat()}" if as_of else ""
+    return (f"% {verb} by jwst-provenance {__version__}{dated}: the pipeline versions and "
+            "Astropy papers the text cites.\n"
+            "% Each note repeats the entry's DOI, for styles without a doi field (aa.bst).\n")
 
 
 def _citation_data() -> dict[str, Any]:
@@ -104,35 +129,78 @@ def _fields(entry: Any) -> dict[str, str]:
     return {f.key.lower(): f.value for f in entry.fields}
 
 
-def _pipeline_entry(version: str, knowledge: Knowledge, data: dict[str, Any], key: str) -> str:
-    pipeline = data["pipeline"]
-    doi = knowledge.dois.get(version)
+def _released(version: str, knowledge: Knowledge) -> date | None:
+    """When this version was released (the knowledge base), or built (a development
+    version's ``+g<hash>.dYYYYMMDD`` suffix); None when unknown."""
     build = knowledge.builds.get(version)
+    if build and build.released:
+        return build.released
+    match = re.search(r"\+(?:.*\.)?d(\d{4})(\d{2})(\d{2})(?:\.|$)", version)
+    if match:
+        try:
+            return date(*(int(part) for part in match.groups()))
+        except ValueError:
+            return None
+    return None
+
+
+def _pipeline_entry(version: str, knowledge: Knowledge, data: dict[str, Any], key: str) -> str:
+    """A ``@misc`` entry that prints cleanly in aasjournal, aasjournalv7, mnras and aa.
+
+    What each style prints of ``@misc``: aasjournal author, year, title, version,
+    howpublished, publisher and the first of doi/eprint/url; aasjournalv7 the same
+    (but a howpublished comes out as "title,, Zenodo doi:"); mnras author, year, title,
+    howpublished, eprint, doi *and* url; aa author, year, title, howpublished and note
+    (it has no doi, url or version field). None prints a note but aa. So:
+
+    * the version is in the title, and there is no ``version`` field (the AAS styles
+      would print the version twice, and mnras and aa would not print the field);
+    * Zenodo is the ``publisher``, which the AAS styles print (mnras and aa print no
+      publisher of a ``@misc``);
+    * the DOI is ``doi``, and there is no ``url`` (mnras would print the DOI twice);
+    * ``note`` repeats the DOI, for aa (in an ``\\mbox``: TeX would hyphenate "zenodo").
+
+    ``@misc`` rather than ``@software``: none of the four defines ``@software``, so
+    BibTeX would warn and fall back to ``@misc`` anyway. A version the knowledge base
+    has no release date for takes the date of a development build's ``.dYYYYMMDD``,
+    else ``n.d.`` (an empty year is a warning, and ``????`` in print).
+    """
+    pipeline = data["pipeline"]
+    doi = knowledge.dois.get(version) or pipeline["concept_doi"]
+    released = _released(version, knowledge)
     authors = " and\n                  ".join(f"{family}, {given}" for family, given in pipeline["authors"])
+    note = _doi_note(doi)
+    if version not in knowledge.dois:
+        note += "; the DOI is that of all versions of the pipeline"
     lines = [f"@misc{{{key},",
              f"  author       = {{{authors}}},",
-             f"  title        = {{{{{pipeline['title']} {version}}}}},",
-             f"  publisher    = {{{pipeline['publisher']}}},",
-             f"  version      = {{{version}}},"]
-    if build and build.released:
-        lines += [f"  year         = {build.released.year},",
-                  f"  month        = {_MONTHS[build.released.month - 1]},"]
-    lines += [f"  doi          = {{{doi or pipeline['concept_doi']}}},",
-              f"  url          = {{https://doi.org/{doi or pipeline['concept_doi']}}},"]
-    if not doi:
-        lines.append(f"  note         = {{Version {version}; the DOI is that of all versions of "
-                     "the pipeline}},")
-    lines[-1] = lines[-1].rstrip(",")
+             f"  title        = {{{{{pipeline['title']} {escape_latex(version)}}}}},",
+             f"  publisher    = {{{pipeline['publisher']}}},"]
+    if released:
+        lines += [f"  year         = {released.year},",
+                  f"  month        = {_MONTHS[released.month - 1]},"]
+    else:  # an author-year style needs a year: say there is none rather than guess
+        lines.append("  year         = {n.d.},")
+    lines += [f"  doi          = {{{doi}}},",
+              f"  note         = {{{note}}}"]
     return "\n".join(lines) + "\n}\n"
 
 
+def _doi_note(doi: str) -> str:
+    """The DOI as a note, for aa.bst (which reads no doi field); unbreakable, so that
+    TeX never hyphenates it."""
+    return f"doi:~\\mbox{{{escape_latex(doi)}}}"
+
+
 def _astropy_entry(paper: dict[str, Any], key: str) -> str:
+    """An ``@article``: the AAS styles print its doi, mnras links the journal to it,
+    and aa, which has no doi field, prints the note (which no other of the four does)."""
     lines = [f"@{paper['type']}{{{key},"]
     for name in ("author", "title", "journal", "volume", "pages", "year", "doi"):
         value = paper[name]
         lines.append(f"  {name:<12} = {{{{{value}}}}}," if name == "title"
                      else f"  {name:<12} = {{{value}}},")
-    lines[-1] = lines[-1].rstrip(",")
+    lines.append(f"  {'note':<12} = {{{_doi_note(paper['doi'])}}}")
     return "\n".join(lines) + "\n}\n"
 
 
@@ -141,7 +209,8 @@ def _version_of(entry: Any) -> str:
     version = _plain(fields.get("version"))
     if version:
         return version
-    match = re.search(r"(?:pipeline|jwst)\D{0,12}(\d+\.\d+\.\d+\S*)", _plain(fields.get("title")), re.I)
+    title = re.sub(r"\\([_&%#$])", r"\1", _plain(fields.get("title")))  # as escape_latex wrote it
+    match = re.search(r"(?:pipeline|jwst)\D{0,12}(\d+\.\d+\.\d+\S*)", title, re.I)
     return match.group(1).rstrip(".,;)") if match else ""
 
 
@@ -159,7 +228,7 @@ def citations_for(versions: Iterable[str], knowledge: Knowledge,
     the same DOI (or, for the pipeline, the same version) are reused.
     """
     data = _citation_data()
-    result = Citations()
+    result = Citations(as_of=knowledge.as_of)
     entries = list(existing.entries) if existing is not None else []
     taken = {entry.key for entry in entries}
     if existing is not None:
@@ -227,7 +296,8 @@ def write_in_place(path: str | os.PathLike[str], original: str, citations: Citat
         number += 1
         backup = f"{os.fspath(path)}.bak{number}"
     shutil.copy2(path, backup)
-    text = original.rstrip("\n") + "\n\n% Added by jwst-provenance: the pipeline versions and " \
-        "Astropy papers the text cites.\n" + citations.bibtex()
+    # Only the entries, under one comment of its own: not bibtex()'s file header.
+    text = original.rstrip("\n") + "\n\n" + _header("Added", citations.as_of) + "\n" \
+        + citations.entries()
     atomic_write(path, lambda stream: stream.write(text), overwrite=True)
     return backup
