@@ -56,6 +56,91 @@ def test_every_entry_has_a_source(entry):
     assert isinstance(entry.get("source"), str) and entry["source"].strip()
 
 
+# Rules whose findings come from the data themselves and the tool's own logic: no
+# document states them, so a paper has nothing to cite for them.
+TOOL_LOGIC = {
+    "JP001",  # unreadable-file
+    "JP302",  # unknown-version: not in this knowledge base
+    "JP401",  # mixed-versions within a group
+    "JP801",  # mixed-inputs of a combined product (its HDRTAB)
+    "JP802",  # product-context-differs (inferred from the jwst resample code)
+}
+PROSE = ("title", "message", "explanation", "action", "note", "cite")
+# A micrometre written "um" after a number: "0.013 um", "5um".
+UM_UNIT = re.compile(r"\d\s*um\b")
+# ASCII quotation marks around a quotation: 'like this' or "like this". An apostrophe
+# ("file's", "inputs'") opens no quotation: an opening mark follows a space or a bracket.
+ASCII_QUOTES = re.compile(r"(?:^|[\s(\[])'[^']*'(?=$|[\s).,;:!?\]])|\"[^\"]*\"")
+# A file path in a cite: a slash, or a file name ending like one of the project's sources.
+PATH_LIKE = re.compile(r"/|\\|\w\.(?:png|py|rst|md|txt|csv|toml|fits)\b", re.IGNORECASE)
+
+
+def prose(entry: dict) -> dict[str, str]:
+    return {key: entry[key] for key in PROSE if isinstance(entry.get(key), str)}
+
+
+@pytest.mark.parametrize("entry", RULES + MINIMUM + ISSUES, ids=entry_id)
+def test_every_entry_has_a_cite(entry):
+    # `cite` is what a paper prints for its readers: present on every shipped entry,
+    # empty only for the rules of the tool's own logic.
+    assert isinstance(entry.get("cite"), str), "no cite"
+    if entry_id(entry) in TOOL_LOGIC:
+        assert entry["cite"] == ""
+    else:
+        assert entry["cite"].strip()
+        assert all(part.strip() for part in entry["cite"].split("; ")), entry["cite"]
+
+
+def test_the_tool_logic_rules_are_rules():
+    assert TOOL_LOGIC <= {r["code"] for r in RULES}
+
+
+@pytest.mark.parametrize("entry", RULES + MINIMUM + ISSUES, ids=entry_id)
+def test_no_cite_is_a_file_path_or_this_tool(entry):
+    cite = entry["cite"]
+    assert not PATH_LIKE.search(cite), cite
+    assert "jwst-provenance" not in cite.lower(), cite
+    assert "spacetelescope" not in cite.lower(), cite  # a repository, not a document
+
+
+def test_the_prose_checks_catch_what_they_should():
+    assert UM_UNIT.search("offset by about 0.013 um (GR150C)")
+    assert UM_UNIT.search("a 5um shift")
+    assert not UM_UNIT.search("offset by about 0.013 µm; the sum is small; um, well")
+    assert ASCII_QUOTES.search("the page says 'In January 2024 the masks were updated'")
+    assert ASCII_QUOTES.search('the JDox "Citing JWST Data" page')
+    assert not ASCII_QUOTES.search("The file's header; the inputs' contexts, not the product's.")
+    assert not ASCII_QUOTES.search("the page says ‘In January 2024’ and “this”")
+    assert PATH_LIKE.search("CRDS notes (documentation/images/web_context_all.png)")
+    assert PATH_LIKE.search("see web_context_all.png")
+    assert PATH_LIKE.search("jwst stpipe core.py")
+    assert PATH_LIKE.search("product_types.rst")
+    assert not PATH_LIKE.search("JWST CRDS website (jwst-crds.stsci.edu); PEP 440 (peps.python.org)")
+
+
+@pytest.mark.parametrize("entry", RULES + MINIMUM + ISSUES, ids=entry_id)
+def test_prose_writes_micrometres_and_quotations_for_print(entry):
+    for key, value in prose(entry).items():
+        assert not UM_UNIT.search(value), (key, value)
+        assert not ASCII_QUOTES.search(value), (key, value)
+
+
+def test_the_summary_writes_quotations_for_print():
+    summary = CAVEATS["knowledge"]["summary"]
+    assert not UM_UNIT.search(summary) and not ASCII_QUOTES.search(summary)
+
+
+@pytest.mark.parametrize("entry", RULES + ISSUES, ids=entry_id)
+def test_texts_printed_in_papers_are_sentences(entry):
+    # Papers print a known issue's message after a sentence naming its files, and
+    # a rule's explanation and action as they are: each a complete sentence.
+    keys = ("explanation", "action") if "explanation" in entry else ("message", "action")
+    for key in keys:
+        text = entry[key]
+        assert text[0].isupper() and text.endswith("."), (key, text)
+        assert "  " not in text and text == text.strip(), (key, text)
+
+
 @pytest.mark.parametrize("entry", MINIMUM + ISSUES, ids=entry_id)
 def test_every_caveat_was_checked_by_today(entry):
     # [[rule]] entries define this tool's own findings and have no `checked` field
@@ -145,6 +230,33 @@ def test_every_mode_and_instrument_is_known():
     for issue in ISSUES:
         for mode in issue["modes"]:
             assert (issue["instrument"], mode) in known, issue["code"]
+
+
+def test_load_knowledge_exposes_every_cite():
+    for raw in RULES:
+        assert KNOWLEDGE.rule(raw["code"]).cite == raw["cite"].strip(), raw["code"]
+    issues = {i.code: i for i in KNOWLEDGE.known_issues}
+    for raw in ISSUES:
+        assert issues[raw["code"]].cite == raw["cite"].strip(), raw["code"]
+    minimum = {m.id: m for m in KNOWLEDGE.minimum_contexts}
+    for raw in MINIMUM:
+        assert minimum[raw["id"]].cite == raw["cite"].strip(), raw["id"]
+    # A few, as a paper prints them.
+    assert KNOWLEDGE.rule("JP002").cite.startswith(
+        "JWST Calibration Pipeline Caveats, JWST User Documentation (JDox), July 2022")
+    assert KNOWLEDGE.rule("JP401").cite == ""
+    assert "NIRISS WFSS Calibration Status" in issues["JP201"].cite
+    assert "jwst_1280.pmap" in issues["JP206"].cite and "CRDS" in issues["JP206"].cite
+    assert minimum["NIRISS-AMI"].cite.endswith("Table 1")
+    # The source stays the maintainers' evidence, apart from the cite.
+    assert "web_context_all.png" in issues["JP206"].source
+
+
+def test_until_keeps_the_cites():
+    old = KNOWLEDGE.until(date(2023, 1, 1))
+    assert {i.code: i.cite for i in old.known_issues}["JP201"] == \
+        {i.code: i.cite for i in KNOWLEDGE.known_issues}["JP201"]
+    assert old.rule("JP101").cite == KNOWLEDGE.rule("JP101").cite
 
 
 def test_newest_operational_build():
@@ -292,6 +404,21 @@ def test_two_user_files_add_up(write):
     assert knowledge.files[-2:] == (str(first), str(second))
 
 
+def test_a_user_cite_is_optional_and_loaded(write):
+    knowledge = load_knowledge(extra=[write(toml(
+        ("known_issue", issue(cite="Our team's memo of 2024-10-01")),
+        ("known_issue", issue(code="X002", name="second")),
+        ("minimum_context", minimum(cite="  A paper, 2025  ")),
+        ("minimum_context", minimum(id="X-min-2")),
+    ))])
+    issues = {i.code: i for i in knowledge.known_issues}
+    assert issues["X001"].cite == "Our team's memo of 2024-10-01"
+    assert issues["X002"].cite == ""
+    minimum_contexts = {m.id: m for m in knowledge.minimum_contexts}
+    assert minimum_contexts["X-min"].cite == "A paper, 2025"
+    assert minimum_contexts["X-min-2"].cite == ""
+
+
 def test_an_undated_user_issue_is_allowed(write):
     knowledge = load_knowledge(extra=[write(toml(("known_issue", issue(dated=""))))])
     [added] = [i for i in knowledge.known_issues if i.code == "X001"]
@@ -318,6 +445,18 @@ INVALID = [
                  ["[[known_issue]] #1 (X001)", "field 'dated'", "'2024-13-01'"], id="bad-date"),
     pytest.param(toml(("known_issue", issue(title=5))),
                  ["[[known_issue]] #1 (X001)", "field 'title'", "must be text"], id="not-text"),
+    pytest.param(toml(("known_issue", issue(cite=5))),
+                 ["[[known_issue]] #1 (X001)", "field 'cite'", "must be text, not int"],
+                 id="cite-not-text"),
+    pytest.param(toml(("known_issue", issue(cite=["JDox", "CRDS"]))),
+                 ["[[known_issue]] #1 (X001)", "field 'cite'", "must be text, not list"],
+                 id="cite-a-list"),
+    pytest.param(toml(("minimum_context", minimum(cite=True))),
+                 ["[[minimum_context]] #1 (X-min)", "field 'cite'", "must be text, not bool"],
+                 id="minimum-cite-not-text"),
+    pytest.param(toml(("rule", {"code": "JP401", "severity": "error", "cite": "Mine"})),
+                 ["[[rule]] #1 (JP401)", "field 'cite'", "unknown field"],
+                 id="rule-changes-its-cite"),
     pytest.param(toml(("known_issue", issue(code="JP201"))),
                  ["[[known_issue]] #1 (JP201)", "field 'code'", "already defined"],
                  id="duplicate-known-issue-code"),

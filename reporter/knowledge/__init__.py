@@ -1,7 +1,10 @@
 """The knowledge base: pipeline builds, Zenodo DOIs, minimum contexts, known issues, rules.
 
 Shipped as data files beside this module (``builds.csv``, ``zenodo_versions.csv``,
-``caveats.toml``), every row with its source and the date it was checked. Users add
+``caveats.toml``), every row with its source and the date it was checked. ``source``
+is the maintainers' evidence (repository paths, commits, quotations); ``cite`` is what
+a paper prints for a reader to look up (document titles, "; " between documents;
+empty for findings that come from the data and the tool's own logic). Users add
 their own entries in a TOML file of the same form as ``caveats.toml``
 (``load_knowledge(extra=["mine.toml"])``, ``--knowledge mine.toml``); a ``[[build]]``
 entry there adds a pipeline version, and a ``[[rule]]`` entry with ``code`` and
@@ -58,6 +61,8 @@ class Rule:
     explanation: str
     action: str
     source: str
+    cite: str = ""  # the document(s) a paper's reader can look up; "" for the tool's own logic
+    note: str = ""  # what was and was not confirmed of the cite
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,7 @@ class MinimumContext:
     source: str
     checked: date | None
     note: str = ""
+    cite: str = ""  # the document(s) a paper's reader can look up
     origin: str = _BUILTIN
 
 
@@ -142,6 +148,7 @@ class KnownIssue:
     source: str
     checked: date | None
     note: str = ""
+    cite: str = ""  # the document(s) a paper's reader can look up
     origin: str = _BUILTIN
 
 
@@ -283,7 +290,8 @@ class _Loader:
             values = entry.fields(code=("text", True), name=("text", True),
                                   severity=("severity", True), title=("text", True),
                                   explanation=("text", True), action=("text", True),
-                                  source=("text", True))
+                                  source=("text", True), cite=("text", False),
+                                  note=("text", False))
             self._unique(entry, "code", values["code"], self.rules)
             self.rules[values["code"]] = Rule(**values)
             return
@@ -303,7 +311,8 @@ class _Loader:
             id=("text", True), instrument=("instrument", True), mode=("mode", True),
             when=("conditions", False), when_not=("conditions", False),
             context=("context", False), status=("text", False), dated=("date", True),
-            source=("text", True), checked=("date", True), note=("text", False))
+            source=("text", True), checked=("date", True), note=("text", False),
+            cite=("text", False))
         if bool(values.get("context")) == bool(values.get("status")):
             raise entry.error("context", "give either a context (jwst_NNNN.pmap) or a status "
                                          "such as \"in progress\", not both")
@@ -313,7 +322,7 @@ class _Loader:
             conditions=Conditions(values.get("when", ()), values.get("when_not", ())),
             context=values.get("context", ""), status=values.get("status", ""),
             dated=values["dated"], source=values["source"], checked=values["checked"],
-            note=values.get("note", ""), origin=entry.file))
+            note=values.get("note", ""), cite=values.get("cite", ""), origin=entry.file))
 
     def _add_issue(self, entry: _Entry) -> None:
         values = entry.fields(
@@ -323,7 +332,7 @@ class _Loader:
             context_below=("context", True), observed_from=("date", False),
             title=("text", True), message=("text", True), action=("text", True),
             dated=("date", True), source=("text", True), checked=("date", True),
-            note=("text", False))
+            note=("text", False), cite=("text", False))
         taken = {**self.rules, **{i.code: i for i in self.issues}}
         self._unique(entry, "code", values["code"], taken)
         self.issues.append(KnownIssue(
@@ -333,7 +342,7 @@ class _Loader:
             context_below=values["context_below"], observed_from=values.get("observed_from"),
             title=values["title"], message=values["message"], action=values["action"],
             dated=values["dated"], source=values["source"], checked=values["checked"],
-            note=values.get("note", ""), origin=entry.file))
+            note=values.get("note", ""), cite=values.get("cite", ""), origin=entry.file))
 
     def _add_build(self, entry: _Entry) -> None:
         values = entry.fields(
