@@ -551,6 +551,23 @@ TemplateDirOption = Annotated[
 ]
 
 
+TableLimitOption = Annotated[
+    Optional[int],
+    typer.Option("--table-limit", metavar="N", min=0, show_default=False,
+                 help="List every file in the appendix up to N files; above, a portion, "
+                      "and (report) the full table as provenance_files.mrt and .csv. "
+                      "Default: provenance.toml's [output] table_limit, else 200."),
+]
+
+
+def _table_limit(option: int | None, config) -> int:
+    from .paper import TABLE_LIMIT
+
+    if option is not None:
+        return option
+    return config.table_limit if config.table_limit is not None else TABLE_LIMIT
+
+
 def _warn_missing_doi(dois: list[str] | None) -> None:
     if not dois:
         typer.echo("warning: no MAST DOI given (--doi): the data-availability text says so; "
@@ -583,6 +600,7 @@ def render(
                           "or a name ending in /)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
+    table_limit: TableLimitOption = None,
     jobs: JobsOption = None,
 ) -> None:
     """Write paper-ready text: data availability, provenance tables, caveats, software
@@ -601,7 +619,7 @@ def render(
     from .checks import check as run_check
     from .knowledge import load_knowledge
     from .paper import paper_context
-    from .render import FORMATS, render_parts
+    from .render import FORMATS, combined_order, render_parts
     from .report import write_parts
 
     try:
@@ -609,24 +627,26 @@ def render(
         base = load_knowledge(knowledge or config.knowledge, as_of=_as_of(as_of))
         data = _inventory_from(paths, inventory, jobs)
         dois = doi or config.dois
+        chosen_style = style.value if style else config.style or "generic"
         context = paper_context(data, run_check(data, base), base, dois=dois,
-                                citation_keys=_citations(data, base, bib).keys)
-        parts = render_parts(context, to=to.value,
-                             style=style.value if style else config.style or "generic",
+                                citation_keys=_citations(data, base, bib).keys,
+                                table_limit=_table_limit(table_limit, config))
+        parts = render_parts(context, to=to.value, style=chosen_style,
                              parts=[p.value for p in part] if part else None,
                              template_dirs=template_dir or config.template_dirs)
         _warn_missing_doi(dois)
+        order = combined_order(chosen_style if to.value == "latex" else "markdown")
+        text = "\n".join(parts[name] for name in order if name in parts)
         if output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep))):
             written = write_parts(parts, output, FORMATS[to.value], force=force)
             typer.echo(f"wrote {len(written)} files to {output}", err=True)
         elif output is not None:
             from .outputs import atomic_write
 
-            text = "\n".join(parts.values())
             atomic_write(output, lambda stream: stream.write(text), overwrite=force)
             typer.echo(f"wrote {output}", err=True)
         else:
-            typer.echo("\n".join(parts.values()), nl=False)
+            typer.echo(text, nl=False)
     except ReporterError as error:
         raise _fail(error) from None
 
@@ -655,6 +675,7 @@ def report(
     force: Annotated[
         bool, typer.Option("--force", help="Replace files in DIR that this tool did not write.")
     ] = False,
+    table_limit: TableLimitOption = None,
     jobs: JobsOption = None,
 ) -> None:
     """Scan, check and write every part in LaTeX and Markdown into one folder.
@@ -682,7 +703,8 @@ def report(
         result = write_report(data, out, base,
                               style=style.value if style else config.style or "aastex",
                               dois=doi, template_dirs=template_dir or config.template_dirs,
-                              citations=_citations(data, base, bib), force=force)
+                              citations=_citations(data, base, bib), force=force,
+                              table_limit=_table_limit(table_limit, config))
     except ReporterError as error:
         raise _fail(error) from None
     from collections import Counter
@@ -694,9 +716,14 @@ def report(
     for finding in result.findings:
         if finding.severity != "info":
             typer.echo(f"  {finding.severity}: {finding.code} {finding.message}")
+    tables = [p.name for p in result.written if p.name.startswith("provenance_files.")]
     typer.echo(f"Wrote {len(result.written)} files to {out}/: provenance.tex and provenance.md "
                f"(all parts), one file per part, provenance.bib, inventory.ecsv, check.json, "
-               f"check.md.")
+               f"check.md" + (f", and the per-file table as {' and '.join(tables)}" if tables
+                              else "") + ".")
+    if result.removed:
+        typer.echo(f"Removed what an earlier report wrote and this one does not: "
+                   f"{', '.join(p.name for p in result.removed)}.")
     _warn_missing_doi(doi)
     raise typer.Exit(1 if failed(result.findings, fail_on.value) else 0)
 

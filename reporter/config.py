@@ -34,6 +34,9 @@ dois = {dois}
 style = "{style}"
 # The folder jwst-provenance report writes into.
 out = "provenance"
+# Above this many files the appendix prints a portion of the per-file table, and
+# report writes the full table as provenance_files.mrt (AAS) and .csv.
+table_limit = 200
 
 [knowledge]
 # Your own knowledge files (same form as the shipped caveats.toml), e.g. ["caveats.toml"].
@@ -46,7 +49,7 @@ dirs = []
 
 _FIELDS = {
     "data": {"paths": list, "dois": list},
-    "output": {"style": str, "out": str},
+    "output": {"style": str, "out": str, "table_limit": int},
     "knowledge": {"extra": list},
     "templates": {"dirs": list},
 }
@@ -63,6 +66,7 @@ class Config:
     out: str | None = None
     knowledge: list[str] = field(default_factory=list)
     template_dirs: list[str] = field(default_factory=list)
+    table_limit: int | None = None
 
 
 def load_config(folder: str | os.PathLike[str] | None = None) -> Config:
@@ -90,8 +94,11 @@ def load_config(folder: str | os.PathLike[str] | None = None) -> Config:
             if kind is None:
                 raise UsageError(f"{path}: unknown key '{key}' in [{section}]; expected: "
                                  f"{', '.join(_FIELDS[section])}")
-            if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
-                wanted = "a list of text values" if kind is list else "text"
+            if (not isinstance(value, kind) or isinstance(value, bool)
+                    or (kind is list and not all(isinstance(v, str) for v in value))
+                    or (kind is int and value < 0)):
+                wanted = {list: "a list of text values", int: "a whole number, 0 or more"}.get(
+                    kind, "text")
                 raise UsageError(f"{path}: [{section}] {key} must be {wanted}")
             values[f"{section}.{key}"] = value
     base = path.parent
@@ -115,6 +122,7 @@ def load_config(folder: str | os.PathLike[str] | None = None) -> Config:
         out=os.path.join(base, out) if isinstance(out, str) else None,
         knowledge=relative(values.get("knowledge.extra")),
         template_dirs=relative(values.get("templates.dirs")),
+        table_limit=values.get("output.table_limit"),  # type: ignore[arg-type]
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["escape_latex", "escape_markdown", "latex_url"]
+__all__ = ["escape_latex", "escape_latex_breakable", "escape_markdown", "latex_url",
+           "markdown_code"]
 
 # Characters LaTeX treats specially, and what prints them in any font encoding.
 _LATEX = {
@@ -53,6 +54,32 @@ def escape_latex(value: object) -> str:
     return "".join(out)
 
 
+#: Characters after which a long value (a file name) may break across lines.
+_BREAK_AFTER = frozenset("_-./+:,;=")
+#: A run of this many characters with no break point gets one anyway.
+_LONGEST_RUN = 16
+
+
+def escape_latex_breakable(value: object) -> str:
+    """Like :func:`escape_latex`, with places to break a long value across lines:
+    after ``_ - . / +`` and similar, and inside any run of 16 characters without one.
+    For table cells that wrap (file names in a narrow column)."""
+    text = "" if value is None else str(value)
+    out = []
+    run = 0
+    for index, char in enumerate(text):
+        out.append(escape_latex(char))
+        run += 1
+        if index == len(text) - 1:
+            break
+        if char.isspace():
+            run = 0
+        elif char in _BREAK_AFTER or run >= _LONGEST_RUN:
+            out.append(r"\allowbreak{}")
+            run = 0
+    return "".join(out)
+
+
 def _latex_non_ascii(char: str) -> str:
     if char in _LATEX_SYMBOLS:
         return _LATEX_SYMBOLS[char]
@@ -88,3 +115,18 @@ def escape_markdown(value: object) -> str:
     """Text that Markdown renders exactly as ``value`` reads (no emphasis, links, HTML)."""
     text = "" if value is None else str(value)
     return _MARKDOWN.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
+
+
+def markdown_code(value: object) -> str:
+    """A Markdown code span that shows ``value`` exactly, whatever backticks it holds.
+
+    The fence is one backtick longer than the longest run inside (CommonMark), and
+    line breaks become spaces, so a value can never end the paragraph it is in.
+    """
+    text = ("" if value is None else str(value)).replace("\r", " ").replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`") or (
+            text.startswith(" ") and text.endswith(" ") and text.strip()):
+        text = f" {text} "
+    return f"{fence}{text}{fence}"

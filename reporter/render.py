@@ -9,25 +9,143 @@ own. Untrusted values are escaped where templates print them (``escape_latex``,
 Templates are found in the folders given (``--template-dir``), then in the
 built-in ones; a user template can extend the one it shadows as
 ``builtin/<name>`` and change one block.
+
+The house style (``templates/STYLE.md``) is kept by the filters: ``prose`` prints
+the sentences :mod:`reporter.paper` writes (serial commas, µm as the journal sets
+it, numbers with its thousands separator), ``count`` a number, ``code`` a literal
+value in typewriter type, ``cell`` a table cell that may wrap; ``fit_table`` lays
+out a table so that it fits the page (:mod:`reporter.table_layout`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .errors import ReporterError, UsageError
-from .escape import escape_latex, escape_markdown, latex_url
+from .escape import escape_latex, escape_latex_breakable, escape_markdown, latex_url, markdown_code
 from .paper import PaperContext
+from .prose import Code, Count
+from .table_layout import Column, fit_table
 
-__all__ = ["FORMATS", "PARTS", "STYLES", "RenderError", "builtin_template_dir",
-           "copy_template", "list_templates", "render", "render_parts"]
+__all__ = ["FORMATS", "HOUSE_STYLES", "PARTS", "STYLES", "HouseStyle", "RenderError",
+           "builtin_template_dir", "combined_order", "copy_template", "list_templates", "render",
+           "render_parts"]
 
 PARTS = ("availability", "summary", "appendix", "caveats", "software", "acknowledgement")
+#: The order of the parts in a file holding them all, where a style needs its own:
+#: MNRAS's Data Availability section comes last, after the acknowledgements, and
+#: its heading must not fall over the other parts.
+_COMBINED_ORDER = {
+    "mnras": ("summary", "appendix", "caveats", "software", "acknowledgement", "availability"),
+}
 STYLES = ("aastex", "mnras", "aa", "generic")
 FORMATS = {"latex": "tex", "markdown": "md"}
+
+
+@dataclass(frozen=True)
+class HouseStyle:
+    """How a journal sets numbers and units (see templates/STYLE.md)."""
+
+    thousands: str      # the separator of thousands, as the output language writes it
+    group_from: int     # the smallest number that gets one
+    micron: str         # micrometres
+    #: The text width in ems of the table font (\\footnotesize) in the journal's
+    #: template, less 2%: tables are laid out to fit it.
+    width_em: float = 38.5
+
+
+#: LaTeX per style; Markdown always uses the last entry. AAS follows Chicago (1,000);
+#: MNRAS and A&A set SI thin spaces from five digits (10\\,000, but 2500).
+HOUSE_STYLES = {
+    # AASTeX 6.31 and 7.0.1 (one or two columns): 513 pt of 8.5 pt ems.
+    "aastex": HouseStyle(",", 1000, r"\micron{}", 59.0),
+    # MNRAS: 508 pt of 8.5 pt ems.
+    "mnras": HouseStyle(r"\,", 10000, r"\micron{}", 58.5),
+    # A&A: 524 pt of 9 pt ems.
+    "aa": HouseStyle(r"\,", 10000, r"$\mu$m", 57.0),
+    # Any document: article at 10 to 12 pt (345 pt of 8.5 pt ems, 390 pt of 10 pt).
+    "generic": HouseStyle(",", 1000, r"$\mu$m", 38.5),
+    "markdown": HouseStyle(",", 1000, "µm"),
+}
+
+# A number followed by micrometres: the space before the unit must not break.
+_MICRON = re.compile(r"(\d)[ \u00a0]?(?:µm|μm)\b")
+
+
+def _number(value: object, house: HouseStyle) -> str:
+    number = int(value)  # type: ignore[call-overload]
+    if abs(number) < house.group_from:
+        return str(number)
+    return f"{number:,}".replace(",", house.thousands)
+
+
+#: Literal values longer than this get places to break (a file name in a narrow
+#: column); shorter ones stay as they read, so that the LaTeX stays legible.
+_BREAK_LONGER_THAN = 20
+
+
+def _latex_code(value: object) -> str:
+    text = "" if value is None else str(value)
+    escape = escape_latex_breakable if len(text) > _BREAK_LONGER_THAN else escape_latex
+    return r"\texttt{" + escape(text) + "}"
+
+
+def _latex_cell(value: object, index: int, layout: Any, house: HouseStyle,
+                code: Sequence[int]) -> str:
+    """One cell of a fitted table: escaped, in typewriter type for the columns
+    ``code`` names, and in its column's wrapping box when the column wraps."""
+    wraps = layout.wraps[index]
+    text = _cell(value, house, escape_latex_breakable if wraps else escape_latex)
+    if index in code:
+        text = r"\texttt{" + text + "}"
+    return layout.macro(index) + "{" + text + "}" if wraps else text
+
+
+def _cell(value: object, house: HouseStyle, escape: Any) -> str:
+    # Counts are ints (never header values): they get the thousands separator.
+    if isinstance(value, bool) or not isinstance(value, (int, Count)):
+        return escape(value)
+    return _number(value.value if isinstance(value, Count) else value, house)
+
+
+def _latex_prose(runs: Any, house: HouseStyle) -> str:
+    """Prose (or plain text) as LaTeX: each run escaped once, in the house style."""
+    if isinstance(runs, (str, Code, Count)):
+        runs = (runs,)
+    out = []
+    for run in runs:
+        if isinstance(run, Code):
+            out.append(_latex_code(run.text))
+        elif isinstance(run, Count):
+            out.append(_number(run.value, house))
+        else:
+            # Split off each "0.013 µm" so the unit is the journal's and never breaks.
+            pieces = _MICRON.split(str(run))
+            text = ""
+            for index, piece in enumerate(pieces):
+                text += escape_latex(piece) + ("~" + house.micron if index % 2 else "")
+            out.append(text)
+    return "".join(out)
+
+
+def _markdown_prose(runs: Any, house: HouseStyle) -> str:
+    if isinstance(runs, (str, Code, Count)):
+        runs = (runs,)
+    out = []
+    for run in runs:
+        if isinstance(run, Code):
+            out.append(markdown_code(run.text))
+        elif isinstance(run, Count):
+            out.append(_number(run.value, house))
+        else:
+            out.append(escape_markdown(_MICRON.sub(lambda m: m.group(1) + "\u00a0µm", str(run))))
+    return "".join(out)
 
 
 class RenderError(ReporterError):
@@ -55,7 +173,8 @@ def _search_path(to: str, template_dirs: Sequence[str | os.PathLike[str]]) -> li
     return [*folders, builtin_template_dir() / to]
 
 
-def _environment(to: str, template_dirs: Sequence[str | os.PathLike[str]]) -> Any:
+def _environment(to: str, template_dirs: Sequence[str | os.PathLike[str]],
+                 style: str = "generic") -> Any:
     import jinja2
 
     search = _search_path(to, template_dirs)
@@ -70,10 +189,29 @@ def _environment(to: str, template_dirs: Sequence[str | os.PathLike[str]]) -> An
                        variable_start_string="(((", variable_end_string=")))",
                        comment_start_string="((=", comment_end_string="=))")
     environment = jinja2.Environment(loader=loader, **options)
+    house = HOUSE_STYLES["markdown" if to == "markdown" else style]
+    if to == "latex":
+        environment.filters.update(
+            prose=lambda runs: _latex_prose(runs, house), code=_latex_code,
+            cell=lambda value: _cell(value, house, escape_latex),
+            cells=lambda row, layout, code=(): [_latex_cell(value, index, layout, house, code)
+                                                for index, value in enumerate(row)])
+    else:
+        environment.filters.update(
+            prose=lambda runs: _markdown_prose(runs, house), code=markdown_code,
+            cell=lambda value: _cell(value, house, escape_markdown),
+            cells=lambda row, layout=None: [_cell(value, house, escape_markdown)
+                                            for value in row])
     environment.filters.update(escape_latex=escape_latex, escape_md=escape_markdown,
                                latex_url=latex_url, md_url=_markdown_url,
-                               md_table=_markdown_table, and_list=_and_list)
-    environment.globals["search_path"] = [str(folder) for folder in search]
+                               md_table=lambda rows, headers: _markdown_table(rows, headers, house),
+                               and_list=_and_list,
+                               md_doi_link=lambda doi: (f"[doi:{escape_markdown(doi)}]"
+                                                        f"(https://doi.org/{_markdown_url(doi)})"),
+                               count=lambda value: _number(value, house),
+                               prefixed=lambda values, prefix: [prefix + str(v) for v in values])
+    environment.globals.update(search_path=[str(folder) for folder in search],
+                               fit_table=fit_table, column=Column, tool_version=__version__)
     return environment
 
 
@@ -90,11 +228,12 @@ def _markdown_url(value: object) -> str:
     return str(value).replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
-def _markdown_table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+def _markdown_table(rows: Sequence[Sequence[object]], headers: Sequence[str],
+                    house: HouseStyle = HOUSE_STYLES["markdown"]) -> str:
     """A pipe table (tabulate) whose cells are escaped, so no value breaks the table."""
     from tabulate import tabulate
 
-    cells = [[escape_markdown(cell) for cell in row] for row in rows]
+    cells = [[_cell(cell, house, escape_markdown) for cell in row] for row in rows]
     return tabulate(cells, headers=[escape_markdown(h) for h in headers], tablefmt="pipe",
                     disable_numparse=True)
 
@@ -127,20 +266,18 @@ def render_parts(context: PaperContext, *, to: str = "latex", style: str = "gene
     for part in chosen:
         if part not in PARTS:
             raise UsageError(f"unknown part {part!r}; choose from: {', '.join(PARTS)}")
-    environment = _environment(to, template_dirs)
+    if style not in STYLES:
+        raise UsageError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}")
+    environment = _environment(to, template_dirs, style)
     template = _template(environment, to, style)
-    values = {
-        **context.as_dict(), "style": style,
-        "summary_rows": [(r.program, r.instrument, r.mode,
-                          f"{r.files} ({r.inputs} inputs)" if r.inputs else r.files,
-                          r.cal_ver, r.crds_ctx, r.processed) for r in context.summary],
-        "file_rows": [(r.name, r.program, f"{r.instrument} {r.mode}", r.cal_ver, r.crds_ctx,
-                       r.processed) for r in context.files],
-    }
+    values = {**context.as_dict(), "style": style, **_tables(context, to),
+              "house": HOUSE_STYLES["markdown" if to == "markdown" else style]}
     rendered = {}
     for part in [p for p in PARTS if p in chosen]:
         try:
-            rendered[part] = template.render(values, part=part).strip() + "\n"
+            text = template.render(values, part=part)
+            # Parts not rendered leave blank lines: one blank line is a paragraph end.
+            rendered[part] = re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip() + "\n"
         except jinja2.UndefinedError as exc:
             raise RenderError(f"template {template.name}: {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
@@ -151,12 +288,63 @@ def render_parts(context: PaperContext, *, to: str = "latex", style: str = "gene
     return rendered
 
 
+def _tables(context: PaperContext, to: str) -> dict[str, object]:
+    """The tables' rows (values, not yet escaped) and, for LaTeX, their columns."""
+    latex = to == "latex"
+    inputs = any(row.inputs for row in context.summary)
+    summary_rows = []
+    for row in context.summary:
+        group = ("", "", "") if row.continued else (row.program, row.instrument, row.mode)
+        summary_rows.append((*group, row.files, *((row.inputs or "",) if inputs else ()),
+                             row.cal_ver, row.crds_ctx, row.processed))
+    keyword = (lambda name: name.replace("_", r"\_")) if latex else (lambda name: name)
+    summary_columns = [Column("Program", cap=8), Column("Instrument", cap=8),
+                       Column("Mode", cap=12), Column("Files", "number"),
+                       *([Column("Inputs", "number")] if inputs else []),
+                       Column(keyword("CAL_VER"), cap=10),
+                       Column(keyword("CRDS_CTX"), cap=10), Column("Processed", cap=11)]
+    notes = []
+    if inputs:
+        notes.append("Inputs: the exposures that the group’s combined (level-3) products "
+                     "combine, from their HDRTAB extensions.")
+    processing_rows = [(s.release.cal_ver, s.release.dms_build or "unknown",
+                        s.context or "none", s.files) for s in context.statements]
+    return {
+        "summary_rows": summary_rows,
+        "summary_columns": summary_columns,
+        "summary_flex": 2,
+        "summary_note": (tuple(notes) + (" ",) if notes and context.unprocessed_note else
+                         tuple(notes)) + context.unprocessed_note,
+        # The program is in every JWST file name, and in the machine-readable table:
+        # the page keeps its width for the names.
+        "file_rows": [(r.name, f"{r.instrument} {r.mode}", r.cal_ver, r.crds_ctx,
+                       r.processed) for r in context.files],
+        "file_columns": [Column("File", "code"), Column("Mode", cap=8),
+                         Column(keyword("CAL_VER"), cap=8),
+                         Column(keyword("CRDS_CTX"), cap=10),
+                         Column("Processed", cap=6)],
+        "processing_rows": processing_rows,
+        "processing_columns": [Column(keyword("CAL_VER"), cap=10),
+                               Column("DMS build", cap=8),
+                               Column(keyword("CRDS_CTX"), cap=10), Column("Files", "number")],
+        "processing_flex": 0,
+    }
+
+
 def render(context: PaperContext, *, to: str = "latex", style: str = "generic",
            parts: Sequence[str] | None = None,
            template_dirs: Sequence[str | os.PathLike[str]] = ()) -> str:
-    """All requested parts as one text, separated by blank lines."""
-    return "\n".join(render_parts(context, to=to, style=style, parts=parts,
-                                  template_dirs=template_dirs).values())
+    """All requested parts as one text, separated by blank lines, in the order a
+    paper gives them (:func:`combined_order`)."""
+    rendered = render_parts(context, to=to, style=style, parts=parts,
+                            template_dirs=template_dirs)
+    order = combined_order(style if to == "latex" else "markdown")
+    return "\n".join(rendered[part] for part in order if part in rendered)
+
+
+def combined_order(style: str) -> tuple[str, ...]:
+    """The parts in the order a file holding all of them gives them, for ``style``."""
+    return _COMBINED_ORDER.get(style, PARTS)
 
 
 def list_templates() -> list[str]:

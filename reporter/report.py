@@ -2,10 +2,12 @@
 
 The folder gets ``provenance.tex`` and ``provenance.md`` (all parts), one file per
 part that a paper can ``\\input``, the inventory (``inventory.ecsv``), the check
-results (``check.json``, ``check.md``) and, for long file lists, the per-file table
-in machine-readable form. A marker file records that the folder's outputs were
-written by this tool, so a later report replaces them without ``--force``; any
-other existing file is never replaced silently.
+results (``check.json``, ``check.md``) and, above the table limit, the per-file
+table in machine-readable form (``provenance_files.mrt``, AAS's format, and
+``provenance_files.csv``). A marker file records which files the report wrote, so
+a later report replaces them without ``--force`` and removes those it no longer
+writes; any other existing file is never replaced silently. Nothing is written when
+no file with a pipeline version could be read (:class:`~reporter.paper.NothingToReport`).
 """
 
 from __future__ import annotations
@@ -19,18 +21,19 @@ from pathlib import Path
 from .bib import Citations, citations_for
 from .checks import Finding, check
 from .errors import OutputError, OutputExists
+from .file_table import write_csv, write_mrt
 from .findings import format_json, format_markdown
 from .formats import write_inventory
 from .inventory import Inventory
 from .knowledge import Knowledge
 from .outputs import atomic_write
-from .paper import paper_context
-from .render import FORMATS, render_parts
+from .paper import TABLE_LIMIT, paper_context
+from .render import FORMATS, combined_order, render_parts
 
 __all__ = ["MARKER", "ReportResult", "write_report", "write_parts"]
 
 MARKER = ".jwst-provenance-report"
-TABLE_FILES = ("provenance_files.ecsv", "provenance_files.csv")
+TABLE_FILES = ("provenance_files.mrt", "provenance_files.csv")
 
 
 @dataclass
@@ -39,6 +42,7 @@ class ReportResult:
 
     folder: Path
     written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # written by an earlier report, not now
     findings: list[Finding] = field(default_factory=list)
     missing_doi: bool = False
 
@@ -75,25 +79,38 @@ def write_parts(parts: dict[str, str], folder: str | os.PathLike[str], extension
 def write_report(inventory: Inventory, folder: str | os.PathLike[str], knowledge: Knowledge, *,
                  style: str = "aastex", dois: Sequence[str] = (),
                  template_dirs: Sequence[str | os.PathLike[str]] = (),
-                 citations: Citations | None = None, force: bool = False) -> ReportResult:
-    """Check ``inventory`` and write every output into ``folder`` (see the module's doc)."""
+                 citations: Citations | None = None, force: bool = False,
+                 table_limit: int = TABLE_LIMIT) -> ReportResult:
+    """Check ``inventory`` and write every output into ``folder`` (see the module's doc).
+
+    Raises
+    ------
+    NothingToReport
+        When no file with a pipeline version could be read; nothing is written.
+    OutputExists, OutputError
+        When an output exists that an earlier report did not write (without
+        ``force``), or cannot be written.
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} exists and is not a folder")
     findings = check(inventory, knowledge)
-    long_table = len(inventory.read_ok) > 200
     if citations is None:
         citations = citations_for([r.cal_ver for r in inventory.read_ok if r.cal_ver], knowledge)
+    # The context is made first: with no readable processed file it raises, and
+    # nothing is written.
     context = paper_context(inventory, findings, knowledge, dois=dois,
-                            table_files=TABLE_FILES if long_table else (),
-                            citation_keys=citations.keys)
+                            table_files=TABLE_FILES, citation_keys=citations.keys,
+                            table_limit=table_limit)
+    long_table = context.excerpt
     rendered = {to: render_parts(context, to=to, style=style, template_dirs=template_dirs)
                 for to in FORMATS}
 
     outputs: dict[str, str] = {}
     for to, parts in rendered.items():
         extension = FORMATS[to]
-        outputs[f"provenance.{extension}"] = "\n".join(parts.values())
+        order = combined_order(style if to == "latex" else "markdown")
+        outputs[f"provenance.{extension}"] = "\n".join(parts[part] for part in order)
         outputs.update({f"{part}.{extension}": text for part, text in parts.items()})
     checked = len(inventory)
     outputs["check.json"] = format_json(findings, checked=checked, knowledge=knowledge)
@@ -104,6 +121,7 @@ def write_report(inventory: Inventory, folder: str | os.PathLike[str], knowledge
 
     folder.mkdir(parents=True, exist_ok=True)
     _check_targets(folder, names, force)
+    earlier = _owned(folder)
     result = ReportResult(folder, findings=findings, missing_doi=not dois)
     for name, text in outputs.items():
         atomic_write(folder / name, lambda stream, text=text: stream.write(text), overwrite=True)
@@ -111,10 +129,20 @@ def write_report(inventory: Inventory, folder: str | os.PathLike[str], knowledge
     write_inventory(inventory, folder / "inventory.ecsv", "ecsv", overwrite=True)
     result.written.append(folder / "inventory.ecsv")
     if long_table:
-        files = Inventory(sorted(inventory.read_ok, key=lambda r: r.path), meta=inventory.meta)
-        for name in TABLE_FILES:
-            write_inventory(files, folder / name, name.rsplit(".", 1)[1], overwrite=True)
-            result.written.append(folder / name)
+        mrt, csv_name = TABLE_FILES
+        write_mrt(context.all_files, folder / mrt, overwrite=True)
+        write_csv(context.all_files, folder / csv_name, overwrite=True)
+        result.written += [folder / mrt, folder / csv_name]
     marker = json.dumps({"tool": "jwst-provenance", "files": sorted(names)}, indent=1)
     atomic_write(folder / MARKER, lambda stream: stream.write(marker + "\n"), overwrite=True)
+    # What an earlier report wrote and this one does not (the machine-readable
+    # tables of a larger dataset) would otherwise be taken for current.
+    for name in sorted(earlier - set(names)):
+        if "/" not in name and name != MARKER:
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                pass
+            else:
+                result.removed.append(folder / name)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -72,19 +73,83 @@ def test_report_exit_code_follows_fail_on(tmp_path):
     assert broken.exit_code == 1 and "JP001" in broken.stdout
 
 
-def test_long_file_lists_get_machine_readable_tables(tmp_path):
-    records = [ProvenanceRecord.build(
+def _records(count: int) -> list:
+    return [ProvenanceRecord.build(
         f"data/jw01345001001_02101_{n:05d}_nrca1_cal.fits",
         KeywordMap.from_dict({"CAL_VER": "1.14.0", "CRDS_CTX": "jwst_1241.pmap",
                               "INSTRUME": "NIRCAM", "EXP_TYPE": "NRC_IMAGE", "PROGRAM": "01345",
-                              "DATE": "2024-06-20T11:02:33.123"}), size=2880) for n in range(201)]
-    result = write_report(Inventory(records), tmp_path, reporter.load_knowledge(),
+                              "DATE": "2024-06-20T11:02:33.123"}), size=2880)
+        for n in range(count)]
+
+
+def test_long_file_lists_get_machine_readable_tables(tmp_path):
+    from astropy.table import Table
+
+    result = write_report(Inventory(_records(201)), tmp_path, reporter.load_knowledge(),
                           dois=["10.17909/abcd-1234"])
-    assert (tmp_path / "provenance_files.ecsv").exists() and (tmp_path / "provenance_files.csv").exists()
-    assert len(Inventory.read(tmp_path / "provenance_files.ecsv")) == 201
+    mrt = Table.read(tmp_path / "provenance_files.mrt", format="ascii.mrt")
+    assert len(mrt) == 201 and mrt.colnames[:2] == ["File", "Program"]
+    assert list(mrt["File"])[:2] == ["jw01345001001_02101_00000_nrca1_cal.fits",
+                                     "jw01345001001_02101_00001_nrca1_cal.fits"]
+    assert set(mrt["CAL_VER"]) == {"1.14.0"} and set(mrt["Program"]) == {"1345"}
+    assert mrt["SDP_VER"].mask.all()  # absent values are blank, not "none"
+    with open(tmp_path / "provenance_files.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 201 and rows[0]["CRDS_CTX"] == "jwst_1241.pmap"
+    assert tmp_path / "provenance_files.mrt" in result.written
+    # The appendix prints a portion and says the whole is machine-readable.
     appendix = (tmp_path / "appendix.tex").read_text()
-    assert "machine-readable form (provenance\\_files.ecsv and provenance\\_files.csv)" in appendix
-    assert tmp_path / "provenance_files.csv" in result.written
+    assert appendix.count("jw01345001001\\_") == 10
+    assert "published in its entirety in the machine-readable format" in appendix
+    assert "A portion (10 of the 201 files)" in appendix
+    assert "provenance_files.mrt" in (tmp_path / "appendix.md").read_text()
+
+    # A rerun on fewer files writes no such tables and removes the old ones.
+    again = write_report(Inventory(_records(20)), tmp_path, reporter.load_knowledge())
+    assert not (tmp_path / "provenance_files.mrt").exists()
+    assert not (tmp_path / "provenance_files.csv").exists()
+    assert {p.name for p in again.removed} == {"provenance_files.mrt", "provenance_files.csv"}
+    assert (tmp_path / "appendix.tex").read_text().count("jw01345001001\\_") == 20
+
+
+def test_table_limit_is_an_option_and_a_setting(tmp_path, monkeypatch):
+    inventory = Inventory(_records(12))
+    inventory.write(tmp_path / "inv.json")
+    result = run("report", "-i", tmp_path / "inv.json", "--out", tmp_path / "a", "--table-limit", 5)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "provenance_files.mrt").exists()
+    assert "provenance_files.mrt" in result.stdout
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "provenance.toml").write_text("[output]\ntable_limit = 11\n")
+    assert run("report", "-i", "inv.json", "--out", "b").exit_code == 0
+    assert (tmp_path / "b" / "provenance_files.csv").exists()
+    assert run("report", "-i", "inv.json", "--out", "c", "--table-limit", 12).exit_code == 0
+    assert not (tmp_path / "c" / "provenance_files.csv").exists()  # the option wins
+    (tmp_path / "provenance.toml").write_text("[output]\ntable_limit = -1\n")
+    refused = run("report", "-i", "inv.json", "--out", "d")
+    assert refused.exit_code == 2 and "table_limit" in refused.stderr
+
+
+@pytest.mark.parametrize("inputs", [["no/such/folder"], ["examples/broken"],
+                                    ["examples/data/jw01345001001_02101_00001_nrca1_uncal.fits"]])
+def test_nothing_readable_writes_no_paper(inputs, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for command in (["report", *inputs, "--out", tmp_path / "r"],
+                    ["render", *inputs, "-o", f"{tmp_path / 'parts'}/"]):
+        result = run(*command)
+        assert result.exit_code == 3, result.output
+        assert "no paper text was written" in result.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "parts").exists()
+
+
+def test_unreadable_files_are_never_called_free_of_caveats(tmp_path):
+    result = run("report", ROOT / "examples" / "data" / "jw01345002001_02101_00001_mirimage_cal.fits",
+                 ROOT / "examples" / "broken", "--out", tmp_path / "r")
+    assert result.exit_code == 1  # the unreadable file is an error of check
+    caveats = (tmp_path / "r" / "caveats.tex").read_text()
+    assert "No known calibration caveats" not in caveats
+    assert "1 file could not be read" in caveats
+    assert "(1 file)" in (tmp_path / "r" / "availability.tex").read_text()  # only what was read
 
 
 def test_render_one_file_per_part_into_a_folder(tmp_path):

@@ -1,0 +1,87 @@
+"""The per-file provenance table in machine-readable form: AAS MRT and CSV.
+
+A paper's appendix lists every file up to a limit; beyond it, it prints a portion
+and the full table goes with the paper as a machine-readable table, the form the
+AAS journals ask for (astropy's ``ascii.mrt`` writer), and as CSV for everyone
+else. Its columns are the paper's, not the inventory's: one row per file the text
+speaks of.
+
+MRT is a fixed-width ASCII format: a character that is not printable ASCII (a
+line break, an accent) would break a row or the format, so each is written as
+``[U+XXXX]``, as the LaTeX does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+
+from .outputs import atomic_write
+from .paper import FileRow
+
+__all__ = ["COLUMNS", "write_csv", "write_mrt"]
+
+#: (label, FileRow field, explanation), in the order of the table.
+COLUMNS = (
+    ("File", "name", "File name"),
+    ("Program", "program", "JWST program number"),
+    ("Instrument", "instrument", "Instrument"),
+    ("Mode", "mode", "Observing mode"),
+    ("CAL_VER", "cal_ver", "Version of the JWST Science Calibration Pipeline (CAL_VER)"),
+    ("CRDS_CTX", "crds_ctx", "CRDS context of the reference files (CRDS_CTX)"),
+    ("SDP_VER", "sdp_ver", "Science data processing build (SDP_VER)"),
+    ("Obs-date", "observed", "Date of the observation (DATE-OBS)"),
+    ("Proc-date", "processed", "Date the file was written by the pipeline (DATE)"),
+)
+TITLE = "Processing provenance of every JWST file used in this work"
+
+
+def _ascii(value: object) -> str:
+    text = "" if value is None else str(value)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(c if c.isascii() and c.isprintable() else f"[U+{ord(c):04X}]" for c in text)
+
+
+def _value(row: FileRow, field: str) -> str:
+    # The paper prints "none" and "unknown"; a machine-readable table leaves them blank.
+    value = getattr(row, field)
+    return "" if field != "name" and value in ("none", "unknown") else value
+
+
+def write_mrt(rows: Sequence[FileRow], path: str | os.PathLike[str], *,
+              overwrite: bool = False) -> None:
+    """Write ``rows`` as an AAS Machine-Readable Table, atomically."""
+    import numpy as np
+    from astropy.table import MaskedColumn, Table
+
+    table = Table()
+    for label, field, explanation in COLUMNS:
+        values = [_ascii(_value(row, field)) for row in rows]
+        empty = [value == "" for value in values]
+        width = max([1, *(len(value) for value in values)])
+        data = np.array(values, dtype=f"U{width}")
+        # Absent values are blank, which MRT readers take as missing ("?" in the
+        # byte-by-byte description); File is always there.
+        column = MaskedColumn(data, name=label, mask=empty) if any(empty) else data
+        table[label] = column
+        table[label].description = explanation
+    buffer = io.StringIO()
+    table.write(buffer, format="ascii.mrt")
+    text = buffer.getvalue().replace("Title:\n", f"Title: {TITLE}\n", 1)
+    atomic_write(path, lambda stream: stream.write(text), overwrite=overwrite)
+
+
+def write_csv(rows: Sequence[FileRow], path: str | os.PathLike[str], *,
+              overwrite: bool = False) -> None:
+    """Write ``rows`` as CSV with a header row, atomically (values quoted as needed)."""
+
+    def write(stream: io.TextIOBase) -> None:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow([label for label, _, _ in COLUMNS])
+        for row in rows:
+            writer.writerow([_value(row, field) for _, field, _ in COLUMNS])
+
+    atomic_write(path, write, overwrite=overwrite)
