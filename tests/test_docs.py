@@ -40,6 +40,8 @@ def test_ci_runs_the_readme_test_command():
 @pytest.mark.parametrize("marker, command", [
     ("scan-output", ["scan", "examples/data"]),
     ("check-output", ["check", "examples/data"]),
+    ("availability-output", ["render", "examples/data", "--style", "aastex", "--part",
+                             "availability", "--doi", "10.17909/abcd-1234"]),
 ])
 def test_readme_output_is_the_real_output(marker, command, monkeypatch, tmp_path):
     shown = block_after(marker).splitlines()
