@@ -135,10 +135,12 @@ def test_a_group_with_two_processings_gets_two_rows_and_two_sentences(examples):
 def test_caveats_are_sentences_for_a_reader(examples):
     caveats = {c.code: c for c in examples.caveats}
     assert set(caveats) == {"JP201", "JP203", "JP206", "JP401"}
-    assert plain(caveats["JP201"].text).endswith("This concerns the 2 NIRISS WFSS files of program 2736, calibrated "
-                         "with CRDS context jwst_1183.pmap, older than jwst_1228.pmap.")
-    assert plain(caveats["JP401"].text) == ("The 5 NIRCam imaging files of program 1345 were not all processed alike: "
-                     "4 with CRDS context jwst_1241.pmap and 1 with jwst_1225.pmap.")
+    assert plain(caveats["JP201"].text).endswith(
+        "This concerns the 2 NIRISS WFSS files of program 2736, calibrated with CRDS context "
+        "jwst_1183.pmap, older than jwst_1228.pmap.")
+    assert plain(caveats["JP401"].text) == (
+        "The 5 NIRCam imaging files of program 1345 were not all processed alike: "
+        "4 with CRDS context jwst_1241.pmap and 1 with jwst_1225.pmap.")
     assert caveats["JP401"].cite == ()  # from the data: nothing to cite
     for caveat in examples.caveats:
         cite = plain(caveat.cite)

@@ -143,7 +143,7 @@ def test_nothing_readable_writes_no_paper(inputs, tmp_path, monkeypatch):
 
 
 def test_unreadable_files_are_never_called_free_of_caveats(tmp_path):
-    result = run("report", ROOT / "examples" / "data" / "jw01345002001_02101_00001_mirimage_cal.fits",
+    result = run("report", EXAMPLES / "jw01345002001_02101_00001_mirimage_cal.fits",
                  ROOT / "examples" / "broken", "--out", tmp_path / "r")
     assert result.exit_code == 1  # the unreadable file is an error of check
     caveats = (tmp_path / "r" / "caveats.tex").read_text()
