@@ -94,7 +94,7 @@ def audit(manuscript: str | os.PathLike[str], inventory: Inventory, knowledge: K
         elif statement.kind == "context":
             if statement.value in contexts:
                 stated_contexts.add(statement.value)
-            else:
+            elif not _is_comparison(statement, lines):
                 add("A201", "error", "CRDS context stated but not in the data", statement,
                     statement.phrase, f"CRDS_CTX in the data: {data_contexts}", processing)
         elif statement.kind == "sdp_ver" and sdp_vers and statement.value not in sdp_vers:
@@ -178,6 +178,29 @@ def audit(manuscript: str | os.PathLike[str], inventory: Inventory, knowledge: K
 
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(out, key=lambda f: (order[f.severity], f.where or "~", f.code))
+
+
+# "older than jwst_1228.pmap", "at or above", "updated in CRDS context jwst_1185.pmap":
+# a context named to compare with, not one the data are said to have used.
+_COMPARISON = re.compile(
+    r"(?:(?:older|newer|earlier|later)\s+than|below|above|before|after|prior\s+to|until|"
+    r"since|from|(?:updated|fixed|corrected|introduced|delivered|changed)\s+in)"
+    r"\s+(?:the\s+)?(?:CRDS\s+)?(?:contexts?\s+)?$", re.IGNORECASE)
+
+
+def _is_comparison(statement: Any, lines: Sequence[Any]) -> bool:
+    """The context is named right after a comparison ("older than ..."), in its line or
+    at the end of the line before."""
+    text = statement.line.text
+    index = next((i for i, line in enumerate(lines) if line is statement.line), None)
+    if index:
+        previous = lines[index - 1]
+        if previous.file == statement.line.file and previous.number + 1 == statement.line.number:
+            text = previous.text + " " + text
+    value = statement.phrase.split()[-1] if statement.phrase else statement.value
+    position = text.find(value)
+    before = re.sub(r"\\[A-Za-z]+\{?|[{}]", " ", text[:position if position >= 0 else 0])
+    return bool(_COMPARISON.search(before[-60:]))
 
 
 def _looks_like_crds_version(value: str, knowledge: Knowledge) -> bool:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["escape_latex", "escape_latex_breakable", "escape_markdown", "latex_url",
-           "markdown_code"]
+__all__ = ["escape_latex", "escape_latex_breakable", "escape_latex_typewriter",
+           "escape_markdown", "latex_url", "markdown_code"]
 
 # Characters LaTeX treats specially, and what prints them in any font encoding.
 _LATEX = {
@@ -60,15 +60,35 @@ _BREAK_AFTER = frozenset("_-./+:,;=")
 _LONGEST_RUN = 16
 
 
+# In typewriter type these print from the font itself: cmtt and lmtt have ASCII at
+# these codes in OT1 and T1 alike, where \{ or \textless would borrow a symbol from
+# another font (and warn that the typewriter shape is missing).
+_TYPEWRITER = {"\\": "{\\char92}", "{": "{\\char123}", "}": "{\\char125}",
+               "~": "{\\char126}", "^": "{\\char94}", "<": "{\\char60}", ">": "{\\char62}",
+               "|": "{\\char124}", '"': "{\\char34}"}
+
+
+def escape_latex_typewriter(value: object, *, breakable: bool = True) -> str:
+    """:func:`escape_latex` for text set in typewriter type (inside ``\\texttt``), with
+    places to break (see :func:`escape_latex_breakable`) unless ``breakable`` is false."""
+    return _escape(value, breakable, _TYPEWRITER)
+
+
 def escape_latex_breakable(value: object) -> str:
     """Like :func:`escape_latex`, with places to break a long value across lines:
     after ``_ - . / +`` and similar, and inside any run of 16 characters without one.
     For table cells that wrap (file names in a narrow column)."""
+    return _escape(value, True, {})
+
+
+def _escape(value: object, breakable: bool, special: dict[str, str]) -> str:
     text = "" if value is None else str(value)
     out = []
     run = 0
     for index, char in enumerate(text):
-        out.append(escape_latex(char))
+        out.append(special.get(char) or escape_latex(char))
+        if not breakable:
+            continue
         run += 1
         if index == len(text) - 1:
             break

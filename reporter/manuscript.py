@@ -43,6 +43,9 @@ class Statement:
 
 _INPUT = re.compile(r"\\(?:input|include)\s*\{([^}]+)\}")
 _COMMENT = re.compile(r"(?<!\\)%.*$")
+# Places a line may break, which print nothing: "jwst\_\allowbreak{}1183.pmap" states
+# jwst_1183.pmap as plainly as without them.
+_BREAK_HINTS = re.compile(r"\\allowbreak(?:\{\})?|\\linebreak\[0\]|\\-")
 
 
 def read_manuscript(path: str | os.PathLike[str]) -> list[Line]:
@@ -74,7 +77,7 @@ def _read(path: Path, base: Path, lines: list[Line], seen: set[Path]) -> None:
     relative = os.path.relpath(path)
     shown = str(path) if relative.startswith("..") else relative
     for number, raw in enumerate(text.splitlines(), 1):
-        line = _COMMENT.sub("", raw)
+        line = _BREAK_HINTS.sub("", _COMMENT.sub("", raw))
         lines.append(Line(shown, number, line))
         for name in _INPUT.findall(line):
             name = name.strip()

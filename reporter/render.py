@@ -28,7 +28,14 @@ from typing import Any
 
 from . import __version__
 from .errors import ReporterError, UsageError
-from .escape import escape_latex, escape_latex_breakable, escape_markdown, latex_url, markdown_code
+from .escape import (
+    escape_latex,
+    escape_latex_breakable,
+    escape_latex_typewriter,
+    escape_markdown,
+    latex_url,
+    markdown_code,
+)
 from .paper import PaperContext
 from .prose import Code, Count
 from .table_layout import Column, fit_table
@@ -85,15 +92,24 @@ def _number(value: object, house: HouseStyle) -> str:
     return f"{number:,}".replace(",", house.thousands)
 
 
-#: Literal values longer than this get places to break (a file name in a narrow
-#: column); shorter ones stay as they read, so that the LaTeX stays legible.
+#: Words of prose longer than this get places to break; shorter ones stay as they
+#: read, so that the LaTeX stays legible.
 _BREAK_LONGER_THAN = 20
 
 
 def _latex_code(value: object) -> str:
+    # A long literal (a file name) gets places to break; short ones (contexts,
+    # keywords) stay whole, as a reader and a search of the .tex expect them.
     text = "" if value is None else str(value)
-    escape = escape_latex_breakable if len(text) > _BREAK_LONGER_THAN else escape_latex
-    return r"\texttt{" + escape(text) + "}"
+    return (r"\texttt{" + escape_latex_typewriter(text, breakable=len(text) > _BREAK_LONGER_THAN)
+            + "}")
+
+
+def _latex_text(text: str) -> str:
+    """Plain prose: escaped, with places to break inside any word too long to hyphenate
+    (a host name, a long version), so that no line runs into the margin."""
+    return "".join(escape_latex_breakable(word) if len(word) > _BREAK_LONGER_THAN
+                   else escape_latex(word) for word in re.split(r"(\s+)", text))
 
 
 def _latex_cell(value: object, index: int, layout: Any, house: HouseStyle,
@@ -101,9 +117,10 @@ def _latex_cell(value: object, index: int, layout: Any, house: HouseStyle,
     """One cell of a fitted table: escaped, in typewriter type for the columns
     ``code`` names, and in its column's wrapping box when the column wraps."""
     wraps = layout.wraps[index]
-    text = _cell(value, house, escape_latex_breakable if wraps else escape_latex)
     if index in code:
-        text = r"\texttt{" + text + "}"
+        text = r"\texttt{" + escape_latex_typewriter(value, breakable=wraps) + "}"
+    else:
+        text = _cell(value, house, escape_latex_breakable if wraps else escape_latex)
     return layout.macro(index) + "{" + text + "}" if wraps else text
 
 
@@ -129,7 +146,7 @@ def _latex_prose(runs: Any, house: HouseStyle) -> str:
             pieces = _MICRON.split(str(run))
             text = ""
             for index, piece in enumerate(pieces):
-                text += escape_latex(piece) + ("~" + house.micron if index % 2 else "")
+                text += _latex_text(piece) + ("~" + house.micron if index % 2 else "")
             out.append(text)
     return "".join(out)
 
@@ -193,6 +210,7 @@ def _environment(to: str, template_dirs: Sequence[str | os.PathLike[str]],
     if to == "latex":
         environment.filters.update(
             prose=lambda runs: _latex_prose(runs, house), code=_latex_code,
+            typewriter=escape_latex_typewriter,
             cell=lambda value: _cell(value, house, escape_latex),
             cells=lambda row, layout, code=(): [_latex_cell(value, index, layout, house, code)
                                                 for index, value in enumerate(row)])

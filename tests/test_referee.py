@@ -289,3 +289,29 @@ def test_reference_file_change_without_reprocessing(tmp_path, dataset):
                    R_DARK="/home/me/my_dark.fits"))
     text = run("diff", dataset, v2).stdout
     assert "1 NIRSpec MOS file kept its pipeline version and context; R_DARK changed." in text
+
+
+@pytest.mark.parametrize("style", ["aastex", "mnras", "aa", "generic"])
+def test_the_parts_we_write_pass_our_own_audit(style, tmp_path, dataset):
+    """A paper that \\inputs the generated parts states everything its data need:
+    versions, contexts (whole, never broken by a break hint), the MAST DOI, citations."""
+    from reporter.report import write_report
+
+    inventory = reporter.scan([str(dataset)], jobs=1)
+    knowledge = reporter.load_knowledge()
+    write_report(inventory, tmp_path / "parts", knowledge, style=style,
+                 dois=["10.17909/abcd-1234"])
+    text = ("\\documentclass{article}\n\\begin{document}\n\\input{parts/availability}\n"
+            "\\input{parts/caveats}\n\\input{parts/software}\n\\end{document}\n")
+    bib = (tmp_path / "parts" / "provenance.bib").read_text()
+    findings = audited(tmp_path, dataset, text, bib=bib)
+    assert [(f.code, f.text_says) for f in findings] == []
+
+
+def test_contexts_named_for_comparison_are_not_claims(tmp_path, dataset):
+    text = ("The data were processed with jwst 1.12.5 and 1.14.0 and CRDS contexts "
+            "jwst_1183.pmap and jwst_1241.pmap. The offset is fixed in CRDS context "
+            "jwst_1228.pmap; files older than jwst_1250.pmap carry it. We also used "
+            "CRDS context jwst_1300.pmap.\n")
+    stated = [f.text_says for f in audited(tmp_path, dataset, text) if f.code == "A201"]
+    assert stated == ["jwst_1300.pmap"]
