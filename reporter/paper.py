@@ -403,8 +403,15 @@ def _caveats(findings: Sequence[Finding], inventory: Inventory,
     entries = {entry.id: entry for entry in knowledge.minimum_contexts}
     records = {r.path: r for r in inventory.read_ok}
     caveats = []
+    # One caveat per group that mixes processings, whether in versions, contexts or both.
+    mixed: dict[str | None, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.code == "JP401":
+            mixed[finding.group].append(finding)
     for finding in findings:
         if finding.code not in READER_CODES and finding.code not in issues:
+            continue
+        if finding.code == "JP401" and mixed[finding.group][0] is not finding:
             continue
         concerned = [records[path] for path in finding.files if path in records]
         rule = knowledge.rules.get(finding.code)
@@ -419,7 +426,8 @@ def _caveats(findings: Sequence[Finding], inventory: Inventory,
             entry = entries.get(str(finding.details.get("entry", "")))
             if entry is not None and getattr(entry, "cite", ""):
                 cite = entry.cite
-            text = _rule_text(finding, concerned, inventory, entry)
+            text = _rule_text(finding, concerned, inventory, entry,
+                              mixed.get(finding.group, []) if finding.code == "JP401" else [])
         caveats.append(Caveat(finding.code, finding.title, text, _literals(cite)))
     return caveats
 
@@ -434,7 +442,7 @@ def _literals(text: str) -> Prose:
 
 
 def _rule_text(finding: Finding, concerned: list[ProvenanceRecord], inventory: Inventory,
-               entry: object) -> Prose:
+               entry: object, findings: Sequence[Finding] = ()) -> Prose:
     files = _files_phrase(concerned, capital=True)
     were = "was" if len(concerned) == 1 else "were"
     code = finding.code
@@ -456,7 +464,7 @@ def _rule_text(finding: Finding, concerned: list[ProvenanceRecord], inventory: I
                      else "unreleased development builds", " of the pipeline (",
                      join([Code(v) for v in versions]), "), which cannot be installed again.")
     if code == "JP401":
-        return _mixed_text(finding, concerned, inventory)
+        return _mixed_text(finding, concerned, inventory, findings)
     if code == "JP601":
         return prose(files, f" {were} calibrated with a reference file that CRDS did not select (",
                      Code(f"{finding.details.get('keyword')} = {finding.details.get('value')}"),
@@ -484,18 +492,28 @@ def _rule_text(finding: Finding, concerned: list[ProvenanceRecord], inventory: I
     return prose(finding.message.rstrip(".") + ".")
 
 
-def _mixed_text(finding: Finding, concerned: list[ProvenanceRecord],
-                inventory: Inventory) -> Prose:
-    keyword = str(finding.details.get("keyword", "CRDS_CTX"))
+def _mixed_text(finding: Finding, concerned: list[ProvenanceRecord], inventory: Inventory,
+                findings: Sequence[Finding]) -> Prose:
     first = concerned[0] if concerned else None
     group = next(([r for r in records if r.cal_ver] for records in inventory.groups().values()
                   if any(record is first for record in records)), concerned)
-    counts = Counter(r.get(keyword) for r in group if r.get(keyword) is not None)
-    what = "pipeline version" if keyword == "CAL_VER" else "CRDS context"
-    parts = [prose(Count(n), f" with {what} " if index == 0 else " with ", Code(str(value)))
-             for index, (value, n) in enumerate(counts.most_common())]
+    keywords = [str(f.details.get("keyword", "CRDS_CTX")) for f in findings or [finding]]
+    clauses = []
+    for keyword in sorted(keywords):  # CAL_VER, then CRDS_CTX
+        counts = Counter(r.get(keyword) for r in group if r.get(keyword) is not None)
+        what = "pipeline version" if keyword == "CAL_VER" else "CRDS context"
+        clauses.append(join([prose(Count(n), f" with {what} " if index == 0 else " with ",
+                                   Code(str(value)))
+                             for index, (value, n) in enumerate(counts.most_common())]))
     return prose("The ", _files_phrase(group, article=False), " were not all processed alike: ",
-                 join(parts), ".")
+                 *_between(clauses, "; "), ".")
+
+
+def _between(pieces: Sequence[Prose], separator: str) -> list[Prose | str]:
+    out: list[Prose | str] = []
+    for index, piece in enumerate(pieces):
+        out += [separator, piece] if index else [piece]
+    return out
 
 
 def _value_counts(finding: Finding) -> Prose:
@@ -513,6 +531,8 @@ def _files_phrase(records: Sequence[ProvenanceRecord], *, capital: bool = False,
     lead = ("The " if capital else "the ") if article else ""
     where = prose(" of program " if len(programs) == 1 else " of programs ",
                   join(list(programs))) if programs else ()
+    if len(records) == 1 and article:  # "one NIRCam imaging file", never "the 1 ... file"
+        return prose("One " if capital else "one ", f"{subjects[0]} file", where)
     if len(subjects) == 1:
         return prose(lead, counted(len(records), f"{subjects[0]} file"), where)
     return prose(lead, counted(len(records), "file"), where, " (", join(subjects), ")")

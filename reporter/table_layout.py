@@ -112,8 +112,9 @@ def fit_table(rows: Sequence[Sequence[object]], columns: Sequence[Column], *,
     """Lay out ``rows`` under ``columns`` for a text ``width_em`` wide (in ems of the
     table's font); ``flex`` is the column that takes what the others leave.
 
-    Columns keep their natural width when the whole table fits. Otherwise each other
-    column is capped at its ``cap``, the widest are narrowed further until the
+    Columns keep their natural width when the whole table fits. Otherwise the flexible
+    column wraps: each other column is capped at its ``cap``, the widest are narrowed
+    further until the
     flexible column has at least :data:`MIN_FLEX_EM`, and the flexible column is as
     wide as its content or as what ``\\textwidth`` leaves, whichever is less (TeX
     computes it, so the table fits any page at least ``width_em`` wide).
@@ -128,13 +129,12 @@ def fit_table(rows: Sequence[Sequence[object]], columns: Sequence[Column], *,
                            (False,) * len(columns), ("",) * len(columns))
 
     widths: list[float | None] = [None] * len(columns)  # planned widths of wrapping columns
-    reserved = [0.0] * len(columns)
-    for i, column in enumerate(columns):
-        if i == flex:
-            continue
-        reserved[i] = natural[i]
-        if natural[i] > column.cap and column.kind != "number":
-            widths[i] = reserved[i] = column.cap
+    reserved = [0.0 if i == flex else natural[i] for i in range(len(columns))]
+    # Caps apply only when the flexible column would otherwise have to wrap.
+    if sum(reserved) + separation + natural[flex] > width_em:
+        for i, column in enumerate(columns):
+            if i != flex and natural[i] > column.cap and column.kind != "number":
+                widths[i] = reserved[i] = column.cap
     # Narrow the widest columns until the flexible one keeps its minimum; a column
     # never gets narrower than its head, which does not wrap.
     excess = sum(reserved) + separation + min(MIN_FLEX_EM, natural[flex]) - width_em

@@ -119,7 +119,7 @@ def test_every_part_counts_the_same_files(examples):
     assert plain(examples.unprocessed_note).startswith("1 uncalibrated file (level 1b, _uncal)")
     latex = render(examples, style="aastex")
     assert latex.count("\\jwstprovenancewrapa{\\texttt{jw") == processed  # the file table rows
-    assert "each of the 21 JWST files" in latex
+    assert "lists the 21 JWST files used in this work" in latex
 
 
 def test_a_group_with_two_processings_gets_two_rows_and_two_sentences(examples):
@@ -229,3 +229,21 @@ def test_house_styles_cover_every_style():
     from reporter.render import STYLES
 
     assert set(STYLES) | {"markdown"} == set(HOUSE_STYLES)
+
+
+@pytest.mark.parametrize("style", ["aastex", "mnras", "aa", "generic"])
+def test_a_file_table_cut_into_floats_keeps_its_note_and_number(style, tmp_path, knowledge):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from datasets import hostile_dataset
+
+    inventory = reporter.scan([str(hostile_dataset(tmp_path / "d"))], jobs=1)
+    context = paper_context(inventory, [], knowledge)
+    appendix = render(context, style=style, parts=["appendix"])
+    assert appendix.count("(continued)") >= 1
+    assert appendix.count("uncalibrated file") == 1  # once, under the last float
+    assert appendix.rindex("uncalibrated file") > appendix.rindex("(continued)")
+    # Each continuation repeats the table's number, under an anchor of its own.
+    assert appendix.count("\\addtocounter{table}{-1}") == appendix.count("(continued)")
+    assert appendix.count("\\def\\theHtable{jwstprovenance.") == appendix.count("(continued)")
