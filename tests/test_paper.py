@@ -247,3 +247,21 @@ def test_a_file_table_cut_into_floats_keeps_its_note_and_number(style, tmp_path,
     # Each continuation repeats the table's number, under an anchor of its own.
     assert appendix.count("\\addtocounter{table}{-1}") == appendix.count("(continued)")
     assert appendix.count("\\def\\theHtable{jwstprovenance.") == appendix.count("(continued)")
+
+
+@pytest.mark.parametrize("style", ["aastex", "mnras", "aa", "generic"])
+def test_a_long_summary_keeps_every_row(style, knowledge):
+    from reporter import Inventory, ProvenanceRecord
+    from reporter.records import KeywordMap
+
+    records = [ProvenanceRecord.build(
+        f"d/jw{program:05d}001001_02101_00001_nrca1_cal.fits",
+        KeywordMap.from_dict({"CAL_VER": "1.14.0", "CRDS_CTX": "jwst_1241.pmap",
+                              "INSTRUME": "NIRCAM", "EXP_TYPE": "NRC_IMAGE",
+                              "PROGRAM": f"{program:05d}"}), size=2880)
+        for program in range(1000, 1090)]
+    context = paper_context(Inventory(records), [], knowledge)
+    summary = re.sub(r"\\jwstprovenancewrap[a-z]\{([^}]*)\}", r"\1",
+                     render(context, style=style, parts=["summary"]))
+    assert all(f"{program} & NIRCam & imaging & 1 &" in summary for program in range(1000, 1090))
+    assert summary.count("(continued).") >= 2
