@@ -61,6 +61,8 @@ def write_mrt(rows: Sequence[FileRow], path: str | os.PathLike[str], *,
     for label, field, explanation in COLUMNS:
         values = [_ascii(_value(row, field)) for row in rows]
         empty = [value == "" for value in values]
+        if label != "File" and all(empty):
+            continue  # a column with no value at all (no SDP_VER anywhere) says nothing
         width = max([1, *(len(value) for value in values)])
         data = np.array(values, dtype=f"U{width}")
         # Absent values are blank, which MRT readers take as missing ("?" in the
@@ -70,7 +72,8 @@ def write_mrt(rows: Sequence[FileRow], path: str | os.PathLike[str], *,
         table[label].description = explanation
     buffer = io.StringIO()
     table.write(buffer, format="ascii.mrt")
-    text = buffer.getvalue().replace("Title:\n", f"Title: {TITLE}\n", 1)
+    # Title and Authors are the paper's, for the author to fill; Table is this one's.
+    text = buffer.getvalue().replace("\nTable:\n", f"\nTable: {TITLE}\n", 1)
     atomic_write(path, lambda stream: stream.write(text), overwrite=overwrite)
 
 

@@ -101,6 +101,8 @@ class Release:
     dms_build: str
     citation_key: str
     doi: str
+    #: A development build (``.dev``, ``+g<hash>``): no release, nobody can install it.
+    development: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ class Statement:
     context: str                      # "" when the headers record none
     sdp_vers: tuple[str, ...]
     inputs: int = 0                   # inputs their combined products combine
+    #: "NIRISS imaging and NIRSpec IFU data from program 1180 and NIRCam imaging data
+    #: from program 1345": each program with its own modes.
+    phrase: Prose = ()
+    in_all: bool = False              # the phrase names several programs' data
 
 
 @dataclass(frozen=True)
@@ -271,7 +277,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
             default = citation_key(version)
             releases[version] = Release(version, build.dms_build if build else "",
                                         keys.get(default, default),
-                                        knowledge.dois.get(version, ""))
+                                        knowledge.dois.get(version, ""), _development(version))
 
     # One sentence per processing, in version and context order.
     by_processing: dict[tuple[str, str], list[ProvenanceRecord]] = defaultdict(list)
@@ -280,8 +286,10 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
     statements = []
     for key in sorted(by_processing, key=_processing_order):
         records = by_processing[key]
+        phrase, grouped = _data_phrase(records)
         statements.append(Statement(
-            subjects=tuple(sorted({_subject(r) for r in records})),
+            phrase=phrase, in_all=grouped,
+            subjects=tuple(sorted({_subject(r) for r in records}, key=str.lower)),
             programs=_programs(records),
             files=len(records),
             inputs=sum(len(by_parent.get(r.path, ())) for r in records),
@@ -321,7 +329,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
     return PaperContext(
         dois=tuple(check_doi(doi) for doi in dois),
         programs=_programs(inventory.read_ok),
-        observations=tuple(sorted({_subject(r) for r in processed})),
+        observations=tuple(sorted({_subject(r) for r in processed}, key=str.lower)),
         instruments=tuple(sorted({r.instrument for r in processed if r.instrument})),
         statements=tuple(statements),
         summary=tuple(summary),
@@ -340,6 +348,34 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
         table_limit=table_limit,
         all_files=every_file,
     )
+
+
+def _development(version: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return False
+    return parsed.is_devrelease or parsed.local is not None
+
+
+def _data_phrase(records: Sequence[ProvenanceRecord]) -> tuple[Prose, bool]:
+    """Which modes of which programs: programs with the same modes share a phrase, so
+    that no reader takes one program's mode for another's."""
+    by_program: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        by_program[_program(record.program) if record.program else ""].add(_subject(record))
+    items: dict[tuple[str, ...], list[str]] = {}
+    for program in sorted(by_program, key=_natural):
+        items.setdefault(tuple(sorted(by_program[program], key=str.lower)), []).append(program)
+    parts = []
+    for subjects, programs in items.items():
+        named = [p for p in programs if p]
+        where = (prose(" from program " if len(named) == 1 else " from programs ", join(named))
+                 if named else " (no program in the headers)")
+        parts.append(prose(join(list(subjects)), " data", where))
+    return join(parts), len(parts) > 1
 
 
 def _programs(records: Iterable[ProvenanceRecord]) -> tuple[str, ...]:
@@ -367,17 +403,23 @@ def _excerpt(rows: tuple[FileRow, ...], summary: Sequence[SummaryRow]) -> tuple[
 
 
 def _unprocessed_note(records: Sequence[ProvenanceRecord]) -> Prose:
+    """'One further file of program 1345, a level-1b product (_uncal) that has not
+    been through the calibration pipeline, is not listed.'"""
     if not records:
         return ()
-    level1b = sum(1 for r in records if "uncal" in (r.suffix, _named_suffix(r)))
-    if level1b == len(records):
-        what = prose(counted(len(records), "uncalibrated file"), " (level 1b, ", Code("_uncal"),
-                     ")")
+    one = len(records) == 1
+    programs = _programs(records)
+    lead = prose("One further file" if one else prose(Count(len(records)), " further files"),
+                 prose(" of program " if len(programs) == 1 else " of programs ", join(programs))
+                 if programs else ())
+    if all("uncal" in (r.suffix, _named_suffix(r)) for r in records):
+        what = prose(", a level-1b product (" if one else ", level-1b products (", Code("_uncal"),
+                     ") that has" if one else ") that have",
+                     " not been through the calibration pipeline, ")
     else:
-        what = prose(counted(len(records), "file"), " without a pipeline version (",
-                     Code("CAL_VER"), ")")
-    verb = "is" if len(records) == 1 else "are"
-    return prose(what, f", which the calibration pipeline has not processed, {verb} not listed.")
+        what = prose(", which " + ("has" if one else "have") + " no pipeline version (",
+                     Code("CAL_VER"), "), ")
+    return prose(lead, what, "is not listed." if one else "are not listed.")
 
 
 def _named_suffix(record: ProvenanceRecord) -> str | None:
@@ -428,7 +470,9 @@ def _caveats(findings: Sequence[Finding], inventory: Inventory,
                 cite = entry.cite
             text = _rule_text(finding, concerned, inventory, entry,
                               mixed.get(finding.group, []) if finding.code == "JP401" else [])
-        caveats.append(Caveat(finding.code, finding.title, text, _literals(cite)))
+        title = (_mixed_title(concerned, inventory, mixed.get(finding.group, []))
+                 if finding.code == "JP401" else finding.title)
+        caveats.append(Caveat(finding.code, title, text, _literals(cite)))
     return caveats
 
 
@@ -492,19 +536,48 @@ def _rule_text(finding: Finding, concerned: list[ProvenanceRecord], inventory: I
     return prose(finding.message.rstrip(".") + ".")
 
 
+_NUMBER_WORDS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
+
+
+def _group_of(concerned: Sequence[ProvenanceRecord],
+              inventory: Inventory) -> list[ProvenanceRecord]:
+    first = concerned[0] if concerned else None
+    return next(([r for r in records if r.cal_ver] for records in inventory.groups().values()
+                 if any(record is first for record in records)), list(concerned))
+
+
+def _mixed_title(concerned: Sequence[ProvenanceRecord], inventory: Inventory,
+                 findings: Sequence[Finding]) -> str:
+    """'Two CRDS contexts for the NIRCam imaging of program 1345'."""
+    group = _group_of(concerned, inventory)
+    keywords = sorted({str(f.details.get("keyword", "CRDS_CTX")) for f in findings})
+    most = max(len({r.get(k) for r in group if r.get(k) is not None}) for k in keywords)
+    what = " and ".join("pipeline versions" if k == "CAL_VER" else "CRDS contexts"
+                        for k in keywords)
+    count = _NUMBER_WORDS[most] if most < 10 else str(most)
+    programs = _programs(group)
+    where = f" of program {programs[0]}" if len(programs) == 1 else ""
+    return f"{count} {what} for the {_subject(group[0])} data{where}" if group else what
+
+
 def _mixed_text(finding: Finding, concerned: list[ProvenanceRecord], inventory: Inventory,
                 findings: Sequence[Finding]) -> Prose:
-    first = concerned[0] if concerned else None
-    group = next(([r for r in records if r.cal_ver] for records in inventory.groups().values()
-                  if any(record is first for record in records)), concerned)
+    group = _group_of(concerned, inventory)
     keywords = [str(f.details.get("keyword", "CRDS_CTX")) for f in findings or [finding]]
     clauses = []
     for keyword in sorted(keywords):  # CAL_VER, then CRDS_CTX
         counts = Counter(r.get(keyword) for r in group if r.get(keyword) is not None)
         what = "pipeline version" if keyword == "CAL_VER" else "CRDS context"
-        clauses.append(join([prose(Count(n), f" with {what} " if index == 0 else " with ",
-                                   Code(str(value)))
-                             for index, (value, n) in enumerate(counts.most_common())]))
+        parts = []
+        for index, (value, n) in enumerate(counts.most_common()):
+            # The few files processed otherwise than the rest are named.
+            named = ([os.path.basename(r.path) for r in group if r.get(keyword) == value]
+                     if index and n <= 3 else [])
+            parts.append(prose(Count(n),
+                               prose(" (", join([Code(name) for name in named]), ")")
+                               if named else (),
+                               f" with {what} " if index == 0 else " with ", Code(str(value))))
+        clauses.append(join(parts))
     return prose("The ", _files_phrase(group, article=False), " were not all processed alike: ",
                  *_between(clauses, "; "), ".")
 

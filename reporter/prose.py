@@ -8,7 +8,7 @@ run exactly once, so the wording lives in one place and no value ever becomes
 markup.
 
 House rules kept here: lists take the serial comma (:func:`join`); counts agree
-with their noun (:func:`counted`).
+with their noun (:func:`counted`), and are words below ten.
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ class Code:
 
 @dataclass(frozen=True)
 class Count:
-    """A whole number, printed with the style's thousands separator."""
+    """A whole number of things: in words below ten ("two files", as the journals'
+    style guides ask for counts without a unit), else in figures with the style's
+    thousands separator; ``figures`` keeps figures (a count beside other counts)."""
 
     value: int
+    figures: bool = False
 
 
 Run = str | Code | Count

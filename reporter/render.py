@@ -50,6 +50,9 @@ PARTS = ("availability", "summary", "appendix", "caveats", "software", "acknowle
 #: its heading must not fall over the other parts.
 _COMBINED_ORDER = {
     "mnras": ("summary", "appendix", "caveats", "software", "acknowledgement", "availability"),
+    # AAS: acknowledgments, then \facilities and \software, which end the file (text
+    # set right after AASTeX 7's \software runs over the column's edge).
+    "aastex": ("availability", "summary", "caveats", "appendix", "acknowledgement", "software"),
 }
 STYLES = ("aastex", "mnras", "aa", "generic")
 FORMATS = {"latex": "tex", "markdown": "md"}
@@ -65,6 +68,8 @@ class HouseStyle:
     #: The text width in ems of the table font (\\footnotesize) in the journal's
     #: template, less 2%: tables are laid out to fit it.
     width_em: float = 38.5
+    #: "programme" in British English (MNRAS), else "program".
+    program: str = "program"
 
 
 #: LaTeX per style; Markdown always uses the last entry. AAS follows Chicago (1,000);
@@ -73,7 +78,7 @@ HOUSE_STYLES = {
     # AASTeX 6.31 and 7.0.1 (one or two columns): 513 pt of 8.5 pt ems.
     "aastex": HouseStyle(",", 1000, r"\micron{}", 59.0),
     # MNRAS: 508 pt of 8.5 pt ems.
-    "mnras": HouseStyle(r"\,", 10000, r"\micron{}", 58.5),
+    "mnras": HouseStyle(r"\,", 10000, r"\micron{}", 58.5, program="programme"),
     # A&A: 524 pt of 9 pt ems.
     "aa": HouseStyle(r"\,", 10000, r"$\mu$m", 57.0),
     # Any document: article at 10 to 12 pt (345 pt of 8.5 pt ems, 390 pt of 10 pt).
@@ -85,8 +90,14 @@ HOUSE_STYLES = {
 _MICRON = re.compile(r"(\d)[ \u00a0]?(?:µm|μm)\b")
 
 
-def _number(value: object, house: HouseStyle) -> str:
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _number(value: object, house: HouseStyle, *, words: bool = False) -> str:
+    """A count as the journal sets it; ``words``: below ten in words (running text)."""
     number = int(value)  # type: ignore[call-overload]
+    if words and 0 <= number < 10:
+        return _WORDS[number]
     if abs(number) < house.group_from:
         return str(number)
     return f"{number:,}".replace(",", house.thousands)
@@ -140,10 +151,13 @@ def _latex_prose(runs: Any, house: HouseStyle) -> str:
         if isinstance(run, Code):
             out.append(_latex_code(run.text))
         elif isinstance(run, Count):
-            out.append(_number(run.value, house))
+            out.append(_number(run.value, house, words=not run.figures))
         else:
+            text = str(run)
+            if house.program != "program":  # British English: "programme 1345"
+                text = re.sub(r"\bprogram(?=s?\b)", house.program, text)
             # Split off each "0.013 µm" so the unit is the journal's and never breaks.
-            pieces = _MICRON.split(str(run))
+            pieces = _MICRON.split(text)
             text = ""
             for index, piece in enumerate(pieces):
                 text += _latex_text(piece) + ("~" + house.micron if index % 2 else "")
@@ -159,7 +173,7 @@ def _markdown_prose(runs: Any, house: HouseStyle) -> str:
         if isinstance(run, Code):
             out.append(markdown_code(run.text))
         elif isinstance(run, Count):
-            out.append(_number(run.value, house))
+            out.append(_number(run.value, house, words=not run.figures))
         else:
             out.append(escape_markdown(_MICRON.sub(lambda m: m.group(1) + "\u00a0µm", str(run))))
     return "".join(out)
@@ -222,11 +236,12 @@ def _environment(to: str, template_dirs: Sequence[str | os.PathLike[str]],
                                             for value in row])
     environment.filters.update(escape_latex=escape_latex, escape_md=escape_markdown,
                                latex_url=latex_url, md_url=_markdown_url,
-                               md_table=lambda rows, headers: _markdown_table(rows, headers, house),
+                               md_table=lambda rows, columns, code=(): _markdown_table(rows, columns, house, code),
                                and_list=_and_list,
                                md_doi_link=lambda doi: (f"[doi:{escape_markdown(doi)}]"
                                                         f"(https://doi.org/{_markdown_url(doi)})"),
                                count=lambda value: _number(value, house),
+                               words=lambda value: _number(value, house, words=True),
                                prefixed=lambda values, prefix: [prefix + str(v) for v in values])
     environment.globals.update(search_path=[str(folder) for folder in search],
                                fit_table=fit_table, column=Column, tool_version=__version__)
@@ -246,14 +261,24 @@ def _markdown_url(value: object) -> str:
     return str(value).replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
-def _markdown_table(rows: Sequence[Sequence[object]], headers: Sequence[str],
-                    house: HouseStyle = HOUSE_STYLES["markdown"]) -> str:
-    """A pipe table (tabulate) whose cells are escaped, so no value breaks the table."""
+def _markdown_table(rows: Sequence[Sequence[object]], columns: Sequence[Any],
+                    house: HouseStyle = HOUSE_STYLES["markdown"], code: Sequence[int] = ()
+                    ) -> str:
+    """A pipe table (tabulate) whose cells are escaped, so no value breaks the table;
+    the ``code`` columns hold literals, as code spans (a ``$`` in a file name is never
+    taken for mathematics); counts are right-aligned."""
     from tabulate import tabulate
 
-    cells = [[_cell(cell, house, escape_markdown) for cell in row] for row in rows]
-    return tabulate(cells, headers=[escape_markdown(h) for h in headers], tablefmt="pipe",
-                    disable_numparse=True)
+    def cell(value: object, index: int) -> str:
+        if index in code and value not in ("", None):
+            return markdown_code(value).replace("|", "\\|")
+        return _cell(value, house, escape_markdown)
+
+    heads = [getattr(c, "head", c) for c in columns]
+    align = ["right" if getattr(c, "kind", "") == "number" else "left" for c in columns]
+    cells = [[cell(value, index) for index, value in enumerate(row)] for row in rows]
+    return tabulate(cells, headers=[escape_markdown(h) for h in heads], tablefmt="pipe",
+                    disable_numparse=True, colalign=align)
 
 
 def _template(environment: Any, to: str, style: str) -> Any:
@@ -288,8 +313,9 @@ def render_parts(context: PaperContext, *, to: str = "latex", style: str = "gene
         raise UsageError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}")
     environment = _environment(to, template_dirs, style)
     template = _template(environment, to, style)
-    values = {**context.as_dict(), "style": style, **_tables(context, to),
-              "house": HOUSE_STYLES["markdown" if to == "markdown" else style]}
+    house = HOUSE_STYLES["markdown" if to == "markdown" else style]
+    values = {**context.as_dict(), "style": style, **_tables(context, to, house),
+              "house": house}
     rendered = {}
     for part in [p for p in PARTS if p in chosen]:
         try:
@@ -306,8 +332,9 @@ def render_parts(context: PaperContext, *, to: str = "latex", style: str = "gene
     return rendered
 
 
-def _tables(context: PaperContext, to: str) -> dict[str, object]:
-    """The tables' rows (values, not yet escaped) and, for LaTeX, their columns."""
+def _tables(context: PaperContext, to: str, house: HouseStyle) -> dict[str, object]:
+    """The tables' rows (values, not yet escaped), their columns, and which columns
+    hold literals (set in typewriter type in LaTeX, code spans in Markdown)."""
     latex = to == "latex"
     inputs = any(row.inputs for row in context.summary)
     summary_rows = []
@@ -315,22 +342,32 @@ def _tables(context: PaperContext, to: str) -> dict[str, object]:
         group = ("", "", "") if row.continued else (row.program, row.instrument, row.mode)
         summary_rows.append((*group, row.files, *((row.inputs or "",) if inputs else ()),
                              row.cal_ver, row.crds_ctx, row.processed))
-    keyword = (lambda name: name.replace("_", r"\_")) if latex else (lambda name: name)
-    summary_columns = [Column("Program", cap=8), Column("Instrument", cap=8),
-                       Column("Mode", cap=12), Column("Files", "number"),
+    if latex:
+        def keyword(name: str) -> str:
+            return r"\texttt{" + name.replace("_", r"\_") + "}"
+    else:
+        def keyword(name: str) -> str:
+            return name
+    literal = "code" if latex else "text"
+    summary_columns = [Column(house.program.capitalize(), cap=8, keep=True),
+                       Column("Instrument", cap=8), Column("Mode", cap=12),
+                       Column("Files", "number"),
                        *([Column("Inputs", "number")] if inputs else []),
                        Column(keyword("CAL_VER"), cap=10),
-                       Column(keyword("CRDS_CTX"), cap=10), Column("Processed", cap=11)]
+                       Column(keyword("CRDS_CTX"), literal, keep=True),
+                       Column("Processed", cap=11, keep=True)]
     notes = []
     if inputs:
         notes.append("Inputs: the exposures that the group’s combined (level-3) products "
                      "combine, from their HDRTAB extensions.")
     processing_rows = [(s.release.cal_ver, s.release.dms_build or "unknown",
                         s.context or "none", s.files) for s in context.statements]
+    crds = len(summary_columns) - 2
     return {
         "summary_rows": summary_rows,
         "summary_columns": summary_columns,
         "summary_flex": 2,
+        "summary_code": [crds],
         "summary_note": (tuple(notes) + (" ",) if notes and context.unprocessed_note else
                          tuple(notes)) + context.unprocessed_note,
         # The program is in every JWST file name, and in the machine-readable table:
@@ -339,13 +376,16 @@ def _tables(context: PaperContext, to: str) -> dict[str, object]:
                        r.processed) for r in context.files],
         "file_columns": [Column("File", "code"), Column("Mode", cap=8),
                          Column(keyword("CAL_VER"), cap=8),
-                         Column(keyword("CRDS_CTX"), cap=10),
-                         Column("Processed", cap=6)],
+                         Column(keyword("CRDS_CTX"), literal, keep=True),
+                         Column("Processed", cap=6, keep=True)],
+        "file_code": [0, 3],
         "processing_rows": processing_rows,
         "processing_columns": [Column(keyword("CAL_VER"), cap=10),
                                Column("DMS build", cap=8),
-                               Column(keyword("CRDS_CTX"), cap=10), Column("Files", "number")],
+                               Column(keyword("CRDS_CTX"), literal, keep=True),
+                               Column("Files", "number")],
         "processing_flex": 0,
+        "processing_code": [2],
     }
 
 

@@ -64,6 +64,9 @@ class Column:
     head: str
     kind: str = "text"      # "text", "code" (typewriter) or "number" (right-aligned)
     cap: float = 14.0       # widest natural width (em) before the column wraps
+    #: A literal (a date, a CRDS context): it keeps its width, and wraps only if
+    #: narrowing every other column is not enough.
+    keep: bool = False
 
     def width(self, value: object) -> float:
         text = str(value)
@@ -137,12 +140,13 @@ def fit_table(rows: Sequence[Sequence[object]], columns: Sequence[Column], *,
     # Caps apply only when the flexible column would otherwise have to wrap.
     if sum(reserved) + separation + natural[flex] > width_em:
         for i, column in enumerate(columns):
-            if i != flex and natural[i] > column.cap and column.kind != "number":
+            if i != flex and natural[i] > column.cap and column.kind != "number" \
+                    and not column.keep:
                 widths[i] = reserved[i] = column.cap
     # Narrow the widest columns until the flexible one keeps its minimum; a column
     # never gets narrower than its head, which does not wrap.
     excess = sum(reserved) + separation + min(MIN_FLEX_EM, natural[flex]) - width_em
-    for i in sorted(range(len(columns)), key=lambda i: -reserved[i]):
+    for i in sorted(range(len(columns)), key=lambda i: (columns[i].keep, -reserved[i])):
         if excess <= 0:
             break
         if i == flex or columns[i].kind == "number":

@@ -803,7 +803,8 @@ def compile_document(journal: str | Journal, body: str, files: Iterable[str | os
     """Compile the journal's preamble + ``body`` in ``folder`` (a new temporary one if None).
 
     ``files`` are copied into the folder first. Runs ``pdflatex``, ``bibtex`` (unless the
-    ``.aux`` has no ``\\citation``) and ``pdflatex`` twice, stopping at the first failure;
+    ``.aux`` has no ``\\citation``) and ``pdflatex`` twice, and again (twice at most)
+    while LaTeX asks for a rerun, as latexmk does, stopping at the first failure;
     the last log is the one analysed. ``max_pages``: more pages is a problem, and the later
     runs are skipped (they cannot remove pages). After a partial run (an error, or the page
     limit) the warnings that only say the runs were not all done (undefined references,
@@ -860,6 +861,14 @@ def compile_document(journal: str | Journal, body: str, files: Iterable[str | os
             pass
         elif bibtex() and pdflatex(2) and pdflatex(3):
             finished = True
+            # As latexmk does: run again while LaTeX asks to (at most twice more), so
+            # that a rerun notice left at the end is a real instability.
+            for run in (4, 5):
+                if not _RERUN.search(logs[-1]):
+                    break
+                finished = pdflatex(run)
+                if not finished:
+                    break
 
     result.log = logs[-1] if logs else ""
     parsed = parse_log(result.log)

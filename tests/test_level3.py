@@ -271,12 +271,12 @@ def test_render_says_when_a_product_mixes_input_contexts(tmp_path):
     knowledge = reporter.load_knowledge()
     context = paper_context(inventory, reporter.check(inventory, knowledge), knowledge)
     latex = render(context, style="aastex", parts=["availability"]).replace("\\allowbreak{}", "")
-    assert ("The 3 inputs of the level-3 product "
+    assert ("The three inputs of the level-3 product "
             "\\texttt{jw01345-o001\\_t001\\_nircam\\_clear-f200w\\_i2d.fits} were calibrated with "
             "CRDS contexts \\texttt{jwst\\_1183.pmap}, \\texttt{jwst\\_1225.pmap}, and "
             "\\texttt{jwst\\_1241.pmap}, as its \\texttt{HDRTAB} extension records.") in latex
     markdown = render(context, to="markdown", parts=["availability"])
-    assert ("The 3 inputs of the level-3 product `jw01345-o001_t001_nircam_clear-f200w_i2d.fits` "
+    assert ("The three inputs of the level-3 product `jw01345-o001_t001_nircam_clear-f200w_i2d.fits` "
             "were calibrated with CRDS contexts `jwst_1183.pmap`, `jwst_1225.pmap`, and "
             "`jwst_1241.pmap`") in markdown
     plain = paper_context(reporter.scan([str(tmp_path / "d")], jobs=1), [], knowledge)
@@ -291,9 +291,10 @@ def test_statement_and_tables_count_inputs(tmp_path):
     inventory = reporter.scan([str(tmp_path / "d")], jobs=1, inputs=True)
     knowledge = reporter.load_knowledge()
     context = paper_context(inventory, [], knowledge)
-    assert "(1 file, combining 3 inputs)" in render(context, style="mnras", parts=["availability"])
+    assert "(one file, combining three inputs)" in render(context, style="mnras",
+                                                          parts=["availability"])
     # The summary gets an Inputs column (and a note saying what it counts).
     summary = render(context, style="aastex", parts=["summary"])
     assert "\\colhead{Files} & \\colhead{Inputs}" in summary and "& 1 & 3 &" in summary
     assert "Inputs: the exposures" in summary
-    assert re.search(r"\| 1 +\| 3 +\|", render(context, to="markdown", parts=["summary"]))
+    assert re.search(r"\| +1 \| +3 \|", render(context, to="markdown", parts=["summary"]))

@@ -116,7 +116,9 @@ def test_every_part_counts_the_same_files(examples):
     assert sum(s.files for s in examples.statements) == processed
     assert sum(row.files for row in examples.summary) == processed
     assert len(examples.files) == len(examples.all_files) == processed
-    assert plain(examples.unprocessed_note).startswith("1 uncalibrated file (level 1b, _uncal)")
+    assert plain(examples.unprocessed_note) == (
+        "One further file of program 1345, a level-1b product (_uncal) that has not been "
+        "through the calibration pipeline, is not listed.")
     latex = render(examples, style="aastex")
     assert latex.count("\\jwstprovenancewrapa{\\texttt{jw") == processed  # the file table rows
     assert "lists the 21 JWST files used in this work" in latex
@@ -140,7 +142,9 @@ def test_caveats_are_sentences_for_a_reader(examples):
         "jwst_1183.pmap, older than jwst_1228.pmap.")
     assert plain(caveats["JP401"].text) == (
         "The 5 NIRCam imaging files of program 1345 were not all processed alike: "
-        "4 with CRDS context jwst_1241.pmap and 1 with jwst_1225.pmap.")
+        "4 with CRDS context jwst_1241.pmap and 1 (jw01345001001_02101_00001_nrca2_cal.fits) "
+        "with jwst_1225.pmap.")
+    assert caveats["JP401"].title == "Two CRDS contexts for the NIRCam imaging data of program 1345"
     assert caveats["JP401"].cite == ()  # from the data: nothing to cite
     for caveat in examples.caveats:
         cite = plain(caveat.cite)
@@ -168,7 +172,7 @@ def test_unreadable_files_stay_out_of_the_text_but_are_said_to_be_missing(knowle
     assert context.file_count == 1 and context.unreadable == 1
     for to in ("latex", "markdown"):
         caveats = render(context, to=to, parts=["caveats"])
-        assert "1 file could not be read" in caveats
+        assert "One file could not be read" in caveats
         assert "No known calibration caveats" not in caveats
 
 
@@ -242,8 +246,8 @@ def test_a_file_table_cut_into_floats_keeps_its_note_and_number(style, tmp_path,
     context = paper_context(inventory, [], knowledge)
     appendix = render(context, style=style, parts=["appendix"])
     assert appendix.count("(continued)") >= 1
-    assert appendix.count("uncalibrated file") == 1  # once, under the last float
-    assert appendix.rindex("uncalibrated file") > appendix.rindex("(continued)")
+    assert appendix.count("level-1b product") == 1  # once, under the last float
+    assert appendix.rindex("level-1b product") > appendix.rindex("(continued)")
     # Each continuation repeats the table's number, under an anchor of its own.
     assert appendix.count("\\addtocounter{table}{-1}") == appendix.count("(continued)")
     assert appendix.count("\\def\\theHtable{jwstprovenance.") == appendix.count("(continued)")

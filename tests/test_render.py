@@ -119,6 +119,7 @@ DOCUMENTS = {
     "aa": "\\documentclass{article}\n\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
           "\\usepackage{natbib}\\setlength\\textwidth{523.5pt}\n"
           "\\newenvironment{acknowledgements}{\\section*{Acknowledgements}}{}\n"
+          "\\newcommand\\tablefoot[1]{\\par\\footnotesize #1}\n"
           "\\begin{document}\n\\input{body}\n\\end{document}\n",
     "generic": "\\documentclass{article}\n\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
                "\n\\begin{document}\n\\input{body}\n\\end{document}\n",
@@ -217,14 +218,17 @@ def test_availability_groups_the_processing_statement(examples_context):
     text = render(examples_context, to="latex", style="aastex", parts=["availability"])
     assert r"\dataset[doi:10.17909/abcd-1234]{https://doi.org/10.17909/abcd-1234}" in text
     # One sentence per processing: every mode and program it made, then its versions.
-    assert ("MIRI MRS, NIRCam imaging, and NIRISS WFSS data from program 2736 (5 files)\n"
+    assert ("MIRI MRS, NIRCam imaging, and NIRISS WFSS data from program 2736 (five files)\n"
             " were processed with version 1.12.5 "
             "(DMS build B10.0.1, \\texttt{SDP\\_VER}~2023\\_3a)\n"
-            " of the JWST Science Calibration Pipeline \\citep{jwst_pipeline_1_12_5} and CRDS "
-            "context \\texttt{jwst\\_1183.pmap}.") in text
-    # NIRCam imaging of 1345 has two contexts: it is in two sentences, each exact.
+            " of the JWST Science Calibration Pipeline \\citep{jwst_pipeline_1_12_5}\n"
+            " and CRDS context \\texttt{jwst\\_1183.pmap}.") in text
+    # NIRCam imaging of 1345 has two contexts: it is in two sentences, each exact, and
+    # each sentence says which modes are whose.
     assert text.count("were processed with version") == 3
-    assert "(5 files)" in text and "(11 files)" in text
+    assert ("NIRISS imaging and NIRSpec IFU data from program 1180 and NIRCam imaging data "
+            "from program 1345 (five files in all)") in text
+    assert "(11 files in all)" in text
 
 
 def test_missing_doi_is_said_visibly(examples_context):
