@@ -142,41 +142,37 @@ def _cell(value: object, house: HouseStyle, escape: Any) -> str:
     return _number(value.value if isinstance(value, Count) else value, house)
 
 
-def _latex_prose(runs: Any, house: HouseStyle) -> str:
-    """Prose (or plain text) as LaTeX: each run escaped once, in the house style."""
+def _prose(runs: Any, house: HouseStyle, code: Any, text: Any) -> str:
+    """Prose (or plain text) in one output language: each run escaped once, literals
+    by ``code``, text by ``text``, counts in the house style."""
     if isinstance(runs, (str, Code, Count)):
         runs = (runs,)
     out = []
     for run in runs:
         if isinstance(run, Code):
-            out.append(_latex_code(run.text))
+            out.append(code(run.text))
         elif isinstance(run, Count):
             out.append(_number(run.value, house, words=not run.figures))
         else:
-            text = str(run)
-            if house.program != "program":  # British English: "programme 1345"
-                text = re.sub(r"\bprogram(?=s?\b)", house.program, text)
-            # Split off each "0.013 µm" so the unit is the journal's and never breaks.
-            pieces = _MICRON.split(text)
-            text = ""
-            for index, piece in enumerate(pieces):
-                text += _latex_text(piece) + ("~" + house.micron if index % 2 else "")
-            out.append(text)
+            out.append(text(str(run)))
     return "".join(out)
+
+
+def _latex_prose(runs: Any, house: HouseStyle) -> str:
+    def text(value: str) -> str:
+        if house.program != "program":  # British English: "programme 1345"
+            value = re.sub(r"\bprogram(?=s?\b)", house.program, value)
+        # Split off each "0.013 µm" so the unit is the journal's and never breaks.
+        pieces = _MICRON.split(value)
+        return "".join(_latex_text(piece) + ("~" + house.micron if index % 2 else "")
+                       for index, piece in enumerate(pieces))
+
+    return _prose(runs, house, _latex_code, text)
 
 
 def _markdown_prose(runs: Any, house: HouseStyle) -> str:
-    if isinstance(runs, (str, Code, Count)):
-        runs = (runs,)
-    out = []
-    for run in runs:
-        if isinstance(run, Code):
-            out.append(markdown_code(run.text))
-        elif isinstance(run, Count):
-            out.append(_number(run.value, house, words=not run.figures))
-        else:
-            out.append(escape_markdown(_MICRON.sub(lambda m: m.group(1) + "\u00a0µm", str(run))))
-    return "".join(out)
+    return _prose(runs, house, markdown_code, lambda value: escape_markdown(
+        _MICRON.sub(lambda m: m.group(1) + "\u00a0µm", value)))
 
 
 class RenderError(ReporterError):

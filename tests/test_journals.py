@@ -499,3 +499,18 @@ def test_page_images_and_script_mode(tmp_path):
                                   dpi=30)
     assert [path.name for path in images] == ["article-parts-1.png"]
     assert images[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_parse_log_keeps_output_boxes_of_the_bibliography_apart():
+    """AASTeX 7.0.1's linenumbers overfills a column of its own sample bibliography at
+    some text lengths: set apart as the template's; the same box while a part is read,
+    or any overfull \\hbox, stays a problem."""
+    log = ("(./journal_check.tex (./availability.tex\n"
+           "Overfull \\hbox (3.0pt too wide) in paragraph at lines 4--5\n[]\n\n)"
+           " (./journal_check.bbl\n"
+           "Overfull \\vbox (17.6pt too high) has occurred while \\output is active []\n\n)"
+           " (./appendix.tex\n"
+           "Overfull \\vbox (9.0pt too high) has occurred while \\output is active []\n\n))\n")
+    parsed = journals.parse_log(log)
+    assert [box.amount for box in parsed.template_overfull] == [17.6]
+    assert sorted(box.amount for box in parsed.overfull) == [3.0, 9.0]
