@@ -61,11 +61,18 @@ def _check_targets(folder: Path, names: Sequence[str], force: bool) -> None:
             raise OutputExists(str(folder / name))
 
 
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a folder should be, no permission, a full disk
+        raise OutputError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
+
+
 def write_parts(parts: dict[str, str], folder: str | os.PathLike[str], extension: str, *,
                 force: bool = False) -> list[Path]:
     """Write rendered parts as ``<part>.<extension>`` files in ``folder``."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     names = [f"{part}.{extension}" for part in parts]
     _check_targets(folder, names, force)
     written = []
@@ -119,7 +126,7 @@ def write_report(inventory: Inventory, folder: str | os.PathLike[str], knowledge
     outputs["provenance.bib"] = citations.bibtex()
     names = [*outputs, "inventory.ecsv", *(TABLE_FILES if long_table else ())]
 
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     _check_targets(folder, names, force)
     earlier = _owned(folder)
     result = ReportResult(folder, findings=findings, missing_doi=not dois)

@@ -177,3 +177,12 @@ def test_render_usage_errors(args, message):
     result = run(*args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_message(tmp_path):
+    (tmp_path / "afile").write_text("")
+    for command in (["report", EXAMPLES, "--out", tmp_path / "afile" / "sub"],
+                    ["render", EXAMPLES, "-o", f"{tmp_path / 'afile' / 'sub'}/"]):
+        result = run(*command)
+        assert result.exit_code == 3, result.output
+        assert "cannot make the folder" in result.stderr and "Traceback" not in result.output
