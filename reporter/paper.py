@@ -26,7 +26,7 @@ from .errors import ReporterError, UsageError
 from .inventory import Inventory
 from .knowledge import Knowledge, context_number
 from .modes import product_suffix
-from .prose import Code, Count, Prose, counted, join, prose
+from .prose import Code, Count, Prose, counted, join, prose, separated
 from .records import ProvenanceRecord
 
 __all__ = ["Caveat", "NothingToReport", "PaperContext", "TABLE_LIMIT", "check_doi",
@@ -333,7 +333,7 @@ def paper_context(inventory: Inventory, findings: Sequence[Finding], knowledge: 
         instruments=tuple(sorted({r.instrument for r in processed if r.instrument})),
         statements=tuple(statements),
         summary=tuple(summary),
-        files=_excerpt(every_file, summary) if excerpt else every_file,
+        files=_excerpt(every_file) if excerpt else every_file,
         excerpt=excerpt,
         table_files=tuple(table_files),
         caveats=tuple(_caveats(findings, inventory, knowledge)),
@@ -382,24 +382,22 @@ def _programs(records: Iterable[ProvenanceRecord]) -> tuple[str, ...]:
     return tuple(sorted({_program(r.program) for r in records if r.program}, key=_natural))
 
 
-def _excerpt(rows: tuple[FileRow, ...], summary: Sequence[SummaryRow]) -> tuple[FileRow, ...]:
-    """A portion of the file table for guidance on its form and content: the first
-    file of each summary row (so that every processing shows), then the next files."""
-    chosen: dict[str, FileRow] = {}
-    for line in summary:
-        for row in rows:
-            if (row.program, row.instrument, row.mode, row.cal_ver, row.crds_ctx) == (
-                    line.program, line.instrument, line.mode, line.cal_ver, line.crds_ctx):
-                chosen.setdefault(row.name + "\0" + row.program, row)
+def _excerpt(rows: tuple[FileRow, ...]) -> tuple[FileRow, ...]:
+    """A portion of the file table for guidance on its form and content: a file of each
+    processing, then of each program × mode group, then the next files, in table order."""
+    keys = (lambda row: (row.cal_ver, row.crds_ctx),
+            lambda row: (row.program, row.instrument, row.mode, row.cal_ver, row.crds_ctx),
+            id)
+    chosen: set[int] = set()
+    for key in keys:
+        seen = {key(rows[index]) for index in chosen}
+        for index, row in enumerate(rows):
+            if len(chosen) >= EXCERPT_ROWS:
                 break
-        if len(chosen) >= EXCERPT_ROWS:
-            break
-    for row in rows:
-        if len(chosen) >= EXCERPT_ROWS:
-            break
-        chosen.setdefault(row.name + "\0" + row.program, row)
-    order = {id(row): index for index, row in enumerate(rows)}
-    return tuple(sorted(chosen.values(), key=lambda row: order[id(row)]))
+            if key(row) not in seen:
+                seen.add(key(row))
+                chosen.add(index)
+    return tuple(rows[index] for index in sorted(chosen))
 
 
 def _unprocessed_note(records: Sequence[ProvenanceRecord]) -> Prose:
@@ -579,14 +577,7 @@ def _mixed_text(finding: Finding, concerned: list[ProvenanceRecord], inventory: 
                                f" with {what} " if index == 0 else " with ", Code(str(value))))
         clauses.append(join(parts))
     return prose("The ", _files_phrase(group, article=False), " were not all processed alike: ",
-                 *_between(clauses, "; "), ".")
-
-
-def _between(pieces: Sequence[Prose], separator: str) -> list[Prose | str]:
-    out: list[Prose | str] = []
-    for index, piece in enumerate(pieces):
-        out += [separator, piece] if index else [piece]
-    return out
+                 separated(clauses, "; "), ".")
 
 
 def _value_counts(finding: Finding) -> Prose:

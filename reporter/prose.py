@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Code", "Count", "Prose", "counted", "join", "prose"]
+__all__ = ["Code", "Count", "Prose", "counted", "join", "prose", "separated"]
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,18 @@ def join(items: Sequence[Run | Prose], conjunction: str = "and") -> Prose:
     """``a``; ``a and b``; ``a, b, and c``: the serial comma, in every list."""
     pieces = [prose(item) for item in items]
     if len(pieces) < 3:
-        return prose(*_between(pieces, f" {conjunction} "))
-    return prose(*_between(pieces[:-1], ", "), f", {conjunction} ", pieces[-1])
+        return separated(pieces, f" {conjunction} ")
+    return prose(separated(pieces[:-1], ", "), f", {conjunction} ", pieces[-1])
 
 
-def _between(pieces: list[Prose], separator: str) -> list[Run | Prose]:
+def separated(items: Sequence[Run | Prose], separator: str) -> Prose:
+    """The items with ``separator`` between them: ``a; b; c``."""
     out: list[Run | Prose] = []
-    for index, piece in enumerate(pieces):
+    for index, item in enumerate(items):
         if index:
             out.append(separator)
-        out.append(piece)
-    return out
+        out.append(prose(item))
+    return prose(*out)
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> Prose:
