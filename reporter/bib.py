@@ -10,13 +10,18 @@ first and the new entries are appended, leaving every byte they had in place.
 The entries are written for the styles papers use (aasjournal, aasjournalv7, mnras,
 aa): each prints the authors, year, title, the version once and the DOI once, and
 BibTeX warns about none of them (see :func:`_pipeline_entry`).
+
+A version comes from a header, so whatever it holds is written with
+:func:`escape_bibtex`: it prints as itself and can never end its field, start an
+entry or become a TeX command. The author's file is read as bytes; one that is not
+UTF-8 is read as Latin-1 (every byte one character: nothing is lost), and since the
+entries added are ASCII its encoding never changes.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +34,8 @@ from .escape import escape_latex
 from .knowledge import Knowledge
 from .paper import citation_key
 
-__all__ = ["BibError", "Citations", "citations_for", "read_bib", "write_in_place"]
+__all__ = ["BibError", "Citations", "citations_for", "escape_bibtex", "read_bib",
+           "write_in_place"]
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -76,6 +82,46 @@ def _header(verb: str, as_of: date | None) -> str:
             "% Each note repeats the entry's DOI, for styles without a doi field (aa.bst).\n")
 
 
+# What BibTeX itself reads in a field: a brace opens or closes a group whatever
+# precedes it (``\\{`` included), so no brace of a value may reach the .bib; an ``@``
+# is made inert too, for tools that look for entries anywhere in a line.
+_BIBTEX = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}", "@": r"{\char64}"}
+_DOI = re.compile(r"10\.\d{4,9}/[A-Za-z0-9._;()/:-]+")
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9:_-]")
+
+
+def escape_bibtex(value: object) -> str:
+    r"""A BibTeX field value (for inside ``{...}``) that prints exactly as ``value``
+    reads, whatever it holds.
+
+    Every brace it contains is one of a balanced pair it made, so the value can
+    never close its field (nor open another entry); every TeX special prints as
+    itself (:func:`reporter.escape.escape_latex`); control characters print as
+    their code point, line breaks as spaces.
+
+    >>> escape_bibtex("1}, x={\\in")
+    '1\\textbraceright{}, x=\\textbraceleft{}\\textbackslash{}in'
+    """
+    text = "" if value is None else str(value)
+    out = []
+    for char in text:
+        if char in _BIBTEX:
+            out.append(_BIBTEX[char])
+        elif char in "\t\n\r":
+            out.append(" ")
+        elif ord(char) < 32 or 127 <= ord(char) < 160:
+            out.append(f"[U+{ord(char):04X}]")
+        else:
+            out.append(escape_latex(char))
+    return "".join(out)
+
+
+def _safe_key(key: str) -> str:
+    """An entry key of letters, digits and ``:_-`` only: BibTeX ends a key at a comma
+    or brace, and LaTeX's ``\\cite`` chokes on much else."""
+    return _KEY_UNSAFE.sub("_", key) or "jwst_pipeline"
+
+
 def _citation_data() -> dict[str, Any]:
     text = resources.files("reporter.knowledge").joinpath("citations.toml").read_text("utf-8")
     return tomllib.loads(text)
@@ -93,11 +139,7 @@ def read_bib(path: str | os.PathLike[str]) -> tuple[Any, str]:
     from bibtexparser.model import DuplicateBlockKeyBlock
 
     name = os.fspath(path)
-    try:
-        with open(name, encoding="utf-8") as stream:
-            text = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BibError(f"{name}: cannot read the bibliography: {exc}") from None
+    text = _decoded(name, _read_bytes(name))
     library = bibtexparser.parse_string(text, parse_stack=[])
     for block in library.failed_blocks:
         if isinstance(block, DuplicateBlockKeyBlock):
@@ -110,6 +152,26 @@ def read_bib(path: str | os.PathLike[str]) -> tuple[Any, str]:
     return library, text
 
 
+def _read_bytes(name: str) -> bytes:
+    try:
+        with open(name, "rb") as stream:
+            return stream.read()
+    except OSError as exc:
+        raise BibError(f"{name}: cannot read the bibliography: {exc.strerror or exc}") from None
+
+
+def _decoded(name: str, data: bytes) -> str:
+    """The text of a .bib: UTF-8, else Latin-1 (BibTeX reads bytes; older files are
+    often Latin-1). A NUL byte means it is no text file (UTF-16, binary): refused."""
+    if b"\0" in data:
+        raise BibError(f"{name}: not a text file (a NUL byte at byte offset {data.index(0)}); "
+                       "a .bib must be UTF-8 or another 8-bit encoding")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def _plain(value: str | None) -> str:
     """A raw BibTeX value without its braces or quotes, for comparing."""
     if value is None:
@@ -120,8 +182,7 @@ def _plain(value: str | None) -> str:
 def _doi(value: str | None) -> str:
     text = _plain(value).lower()
     for prefix in ("https://doi.org/", "http://doi.org/", "http://dx.doi.org/", "doi:"):
-        if text.startswith(prefix):
-            text = text[len(prefix):]
+        text = text.removeprefix(prefix)
     return text
 
 
@@ -163,18 +224,19 @@ def _pipeline_entry(version: str, knowledge: Knowledge, data: dict[str, Any], ke
     ``@misc`` rather than ``@software``: none of the four defines ``@software``, so
     BibTeX would warn and fall back to ``@misc`` anyway. A version the knowledge base
     has no release date for takes the date of a development build's ``.dYYYYMMDD``,
-    else ``n.d.`` (an empty year is a warning, and ``????`` in print).
+    else ``n.d.`` (an empty year is a warning, and ``????`` in print); the title says
+    when a version is a development build (:func:`_title`).
     """
     pipeline = data["pipeline"]
-    doi = knowledge.dois.get(version) or pipeline["concept_doi"]
+    doi = _known_doi(version, knowledge) or pipeline["concept_doi"]
     released = _released(version, knowledge)
     authors = " and\n                  ".join(f"{family}, {given}" for family, given in pipeline["authors"])
     note = _doi_note(doi)
-    if version not in knowledge.dois:
+    if not _known_doi(version, knowledge):
         note += "; the DOI is that of all versions of the pipeline"
-    lines = [f"@misc{{{key},",
+    lines = [f"@misc{{{_safe_key(key)},",
              f"  author       = {{{authors}}},",
-             f"  title        = {{{{{pipeline['title']} {escape_latex(version)}}}}},",
+             f"  title        = {{{{{_title(version, pipeline['title'])}}}}},",
              f"  publisher    = {{{pipeline['publisher']}}},"]
     if released:
         lines += [f"  year         = {released.year},",
@@ -184,6 +246,34 @@ def _pipeline_entry(version: str, knowledge: Knowledge, data: dict[str, Any], ke
     lines += [f"  doi          = {{{doi}}},",
               f"  note         = {{{note}}}"]
     return "\n".join(lines) + "\n}\n"
+
+
+def _known_doi(version: str, knowledge: Knowledge) -> str | None:
+    """The version's own DOI, when the knowledge base (perhaps a user's) has a well-formed one."""
+    doi = knowledge.dois.get(version)
+    return doi if doi and _DOI.fullmatch(doi) else None
+
+
+def _title(version: str, name: str = "JWST Calibration Pipeline") -> str:
+    """The entry's title: the name and version, and what the version is when it is no
+    release, in the one field every style prints (the year can only say n.d.)."""
+    kind = _unreleased(version)
+    return f"{name} {escape_bibtex(version)}" + (f" ({kind})" if kind else "")
+
+
+def _unreleased(version: str) -> str | None:
+    """"development build" for a ``.dev`` or ``+local`` version, "not a release
+    version" for text that is no version at all; None for a release."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return _KINDS[1]
+    return _KINDS[0] if parsed.is_devrelease or parsed.local is not None else None
+
+
+_KINDS = ("development build", "not a release version")
 
 
 def _doi_note(doi: str) -> str:
@@ -205,13 +295,25 @@ def _astropy_entry(paper: dict[str, Any], key: str) -> str:
 
 
 def _version_of(entry: Any) -> str:
+    """The pipeline version an entry (ours or the author's) is for; "" when it says none."""
     fields = _fields(entry)
     version = _plain(fields.get("version"))
     if version:
         return version
     title = re.sub(r"\\([_&%#$])", r"\1", _plain(fields.get("title")))  # as escape_latex wrote it
-    match = re.search(r"(?:pipeline|jwst)\D{0,12}(\d+\.\d+\.\d+\S*)", title, re.I)
+    match = re.search(r"(?:pipeline|jwst)\D{0,12}(\d+\.\d+\.\d+\S*)", title, re.IGNORECASE)
     return match.group(1).rstrip(".,;)") if match else ""
+
+
+def _is_for(entry: Any, version: str, name: str) -> bool:
+    """Whether a pipeline entry is for this version: our own title for it, word for
+    word; else (an entry of the author's) the version its title or field gives."""
+    title = (_fields(entry).get("title") or "").strip()
+    if title == "{{" + _title(version, name) + "}}":
+        return True
+    if title.endswith(tuple(f"({kind})}}}}" for kind in _KINDS)):
+        return False  # ours, for another version: its digits alone say nothing
+    return _version_of(entry) == version
 
 
 def _is_pipeline(entry: Any) -> bool:
@@ -244,6 +346,7 @@ def citations_for(versions: Iterable[str], knowledge: Knowledge,
 
     def claim(key: str) -> str:
         # Our key collides with a different entry of theirs: never overwrite, rename.
+        key = _safe_key(key)
         chosen, number = key, 1
         while chosen in taken:
             number += 1
@@ -251,19 +354,37 @@ def citations_for(versions: Iterable[str], knowledge: Knowledge,
         taken.add(chosen)
         return chosen
 
-    for version in sorted(set(versions)):
+    def rank(version: str) -> tuple[bool, bool]:
+        return version not in knowledge.builds, _unreleased(version) is not None
+
+    holders: dict[str, str] = {}
+
+    def cite(ours: str, version: str, key: str) -> None:
+        # Two versions can share a citation key ("1.14.0", "1.14.0}"): the first, in
+        # rank order, keeps it (a release the knowledge base lists before a header's text).
+        if ours not in holders:
+            holders[ours] = version
+            result.keys[ours] = key
+
+    name = data["pipeline"]["title"]
+    written: dict[str, str] = {}
+    # Releases first, so that one keeps its plain key when a header's text shares it.
+    for version in sorted(set(versions), key=lambda v: (rank(v), v)):
         ours = citation_key(version)
-        doi = (knowledge.dois.get(version) or "").lower()
+        doi = (_known_doi(version, knowledge) or "").lower()
         match = by_doi.get(doi) if doi else None
         if match is None:  # their entry of this version may carry another DOI (or none)
             match = next((e.key for e in entries
-                          if _is_pipeline(e) and _version_of(e) == version), None)
+                          if _is_pipeline(e) and _is_for(e, version, name)), None)
         if match is not None:
-            result.keys[ours] = result.reused[ours] = match
+            if ours not in holders:
+                result.reused[ours] = match
+            cite(ours, version, match)
             continue
         key = claim(ours)
-        result.keys[ours] = key
-        result.new_entries.append(_pipeline_entry(version, knowledge, data, key))
+        cite(ours, version, key)
+        written[version] = _pipeline_entry(version, knowledge, data, key)
+    result.new_entries += [written[version] for version in sorted(written)]
 
     for paper in data["astropy"]:
         ours = paper["key"]
@@ -277,27 +398,86 @@ def citations_for(versions: Iterable[str], knowledge: Knowledge,
     return result
 
 
-def write_in_place(path: str | os.PathLike[str], original: str, citations: Citations) -> str | None:
+def write_in_place(path: str | os.PathLike[str], *args: Any) -> str | None:
     """Append the new entries to the author's file after writing a backup.
 
-    Every byte of the file stays as it was; the entries are added at its end.
-    Returns the backup's path, or None when nothing needed adding.
-    """
-    from .outputs import atomic_write
+    Called as ``write_in_place(path, citations)`` (or, as before, with the file's
+    text between: it is not used, the bytes on disk are what is kept).
 
+    Every byte of the file stays as it was: the entries are appended, in the file's
+    own line endings (CRLF stays CRLF), after one blank line. A symbolic link is
+    written through (the link stays, its target gets the entries), atomically; the
+    file keeps its permissions (and owner, where allowed). The backup
+    ``FILE.bak`` (``FILE.bak2``, ... when taken) holds the bytes as they were.
+    Returns the backup's path, or None when nothing needed adding.
+
+    Raises
+    ------
+    BibError
+        When the file cannot be read or written, or defines a key twice.
+    """
+    from .errors import OutputError
+    from .outputs import replace_contents
+
+    citations: Citations = args[-1]
     if not citations.new_entries:
         return None
+    name = os.fspath(path)
     if citations.duplicate_keys:
-        raise BibError(f"{os.fspath(path)} defines these keys more than once: "
+        raise BibError(f"{name} defines these keys more than once: "
                        f"{', '.join(citations.duplicate_keys)}; fix them before merging into it")
-    backup = f"{os.fspath(path)}.bak"
-    number = 1
-    while os.path.exists(backup):
-        number += 1
-        backup = f"{os.fspath(path)}.bak{number}"
-    shutil.copy2(path, backup)
-    # Only the entries, under one comment of its own: not bibtex()'s file header.
-    text = original.rstrip("\n") + "\n\n" + _header("Added", citations.as_of) + "\n" \
-        + citations.entries()
-    atomic_write(path, lambda stream: stream.write(text), overwrite=True)
+    data = _read_bytes(name)
+    _decoded(name, data)  # the same checks as read_bib: no NUL byte
+    addition = _addition(data, citations)
+    backup = _backup(name, data)
+    try:
+        replace_contents(name, data + addition)
+    except OutputError as exc:
+        raise BibError(f"{exc} (nothing was changed; the backup {backup} is a copy)") from None
     return backup
+
+
+def _addition(data: bytes, citations: Citations) -> bytes:
+    """The bytes to append: a blank line, our comment and the entries, in the file's
+    line endings, ASCII (so valid in whatever 8-bit encoding the file is in)."""
+    newline = _line_ending(data)
+    # Only the entries, under one comment of its own: not bibtex()'s file header.
+    text = _header("Added", citations.as_of) + "\n" + citations.entries()
+    if not data:
+        lead = ""
+    elif not data.endswith((b"\n", b"\r")):
+        lead = "\n\n"  # end their last line, then a blank one
+    elif data.endswith((b"\n\n", b"\r\n\r\n", b"\r\r")):
+        lead = ""
+    else:
+        lead = "\n"
+    return (lead + text).replace("\n", newline).encode("ascii", "backslashreplace")
+
+
+def _line_ending(data: bytes) -> str:
+    """The line ending most of the file's lines use (LF when it has none)."""
+    crlf = data.count(b"\r\n")
+    lf = data.count(b"\n") - crlf
+    cr = data.count(b"\r") - crlf
+    return max((lf, "\n"), (crlf, "\r\n"), (cr, "\r"), key=lambda pair: pair[0])[1] \
+        if crlf or cr else "\n"
+
+
+def _backup(name: str, data: bytes) -> str:
+    """Write ``data`` to ``NAME.bak`` (or the first of ``.bak2``, ... not taken), with
+    the file's permissions; never over an existing file."""
+    mode = os.stat(name).st_mode & 0o777
+    number = 1
+    while True:
+        backup = f"{name}.bak" + (str(number) if number > 1 else "")
+        try:
+            handle = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            number += 1
+            continue
+        except OSError as exc:
+            raise BibError(f"cannot write the backup {backup}: {exc.strerror or exc}; "
+                           f"{name} was not changed") from None
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        return backup
