@@ -8,13 +8,14 @@ would cost more than it saves.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import __version__
 from .errors import NoFilesFound, UsageError
@@ -64,6 +65,8 @@ def scan(
     executor: str = "local",
     scheduler: str | None = None,
     inputs: bool = False,
+    timeout: float | None = None,
+    read_timeout: float | None = None,
 ) -> Inventory:
     """Scan files, directories, glob patterns and ``@manifest`` files.
 
@@ -87,6 +90,14 @@ def scan(
         becomes a record of :attr:`Inventory.inputs`, linked by ``parent``.
     progress
         Called as ``progress(done, total)`` while the scan goes on.
+    timeout
+        Seconds the whole scan may take, for remote files: those not read by then
+        become records with the code ``timeout``; every record read is kept. Local
+        files are always read. None (the default): no limit.
+    read_timeout
+        Seconds each remote request may take (default 60). Whatever the limits, a
+        host that fails several requests in a row is not tried again: its other
+        files become records with the code ``host-unavailable``.
 
     Returns
     -------
@@ -99,6 +110,7 @@ def scan(
         When the inputs name no file at all (say where the scan looked).
     """
     started = time.perf_counter()
+    limits = _Limits(None if timeout is None else time.time() + timeout, read_timeout)
     named = [os.fspath(path) for path in paths]
     expansion = expand_inputs(named, storage_options)
     if not expansion.entries:
@@ -107,12 +119,13 @@ def scan(
         raise UsageError(f"unknown executor {executor!r}; choose local or dask")
     if executor == "dask":
         records = _scan_dask(expansion.entries, scheduler, storage_options, remote_jobs,
-                             progress)
+                             progress, limits)
     elif cache is None:
-        records = _scan_all(expansion.entries, jobs, progress, storage_options, remote_jobs)
+        records = _scan_all(expansion.entries, jobs, progress, storage_options, remote_jobs,
+                            limits)
     else:
         records = _scan_cached(expansion.entries, cache, jobs, progress, storage_options,
-                               remote_jobs)
+                               remote_jobs, limits)
     meta_cache = {"cache": {"file": str(cache.path), "hits": cache.hits,
                             "misses": cache.misses}} if cache is not None else {}
     children: list[ProvenanceRecord] = []
@@ -127,7 +140,7 @@ def scan(
         skipped=expansion.skipped,
         meta={
             "tool": f"jwst-provenance {__version__}",
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "inputs": named,
             "elapsed_seconds": round(time.perf_counter() - started, 3),
             **meta_cache,
@@ -213,14 +226,27 @@ def _read_associations(paths: Sequence[str], records: Sequence[ProvenanceRecord]
     return found
 
 
+class _Limits(NamedTuple):
+    """The time limits of the remote reads, picklable for Dask workers."""
+
+    #: Wall-clock time (``time.time()``) the scan's time runs out; a clock, not a
+    #: duration, so that Dask tasks started late get only what is left.
+    ends_at: float | None = None
+    read_timeout: float | None = None
+
+    def remaining(self) -> float | None:
+        return None if self.ends_at is None else max(0.0, self.ends_at - time.time())
+
+
 def _dask_chunk(entries: Sequence, storage_options: dict | None,
-                remote_jobs: int | None) -> list[ProvenanceRecord]:
+                remote_jobs: int | None, limits: _Limits | None = None) -> list[ProvenanceRecord]:
     """One task on a Dask worker: the records of a chunk of entries."""
-    return _scan_all(entries, 1, None, storage_options, remote_jobs)
+    return _scan_all(entries, 1, None, storage_options, remote_jobs, limits)
 
 
 def _scan_dask(entries: Sequence, scheduler: str | None, storage_options: dict | None,
-               remote_jobs: int | None, progress: Progress | None) -> list[ProvenanceRecord]:
+               remote_jobs: int | None, progress: Progress | None,
+               limits: _Limits | None = None) -> list[ProvenanceRecord]:
     """Spread the reading over a Dask cluster, in chunks; records come back in order."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -237,7 +263,7 @@ def _scan_dask(entries: Sequence, scheduler: str | None, storage_options: dict |
     try:
         chunks = [entries[i:i + _CHUNK] for i in range(0, len(entries), _CHUNK)]
         futures = client.map(_dask_chunk, chunks, storage_options=storage_options,
-                             remote_jobs=remote_jobs, pure=False)
+                             remote_jobs=remote_jobs, limits=limits, pure=False)
         sizes = {future.key: len(chunk) for future, chunk in zip(futures, chunks)}
         done = 0
         for future in as_completed(futures):
@@ -254,12 +280,12 @@ def _scan_dask(entries: Sequence, scheduler: str | None, storage_options: dict |
 
 def _scan_cached(entries: Sequence, cache: ScanCache, jobs: int | None,
                  progress: Progress | None, storage_options: dict | None,
-                 remote_jobs: int | None) -> list[ProvenanceRecord]:
+                 remote_jobs: int | None, limits: _Limits | None = None) -> list[ProvenanceRecord]:
     """Records from the cache where the file is unchanged; the rest are read, then cached."""
     import dataclasses
 
     from .cache import entry_key
-    from .remote import RemoteFile
+    from .remote import TRANSIENT_CODES, RemoteFile
 
     keys = [entry_key(entry) for entry in entries]
     found = cache.get_many([key for key in keys if key])
@@ -271,15 +297,19 @@ def _scan_cached(entries: Sequence, cache: ScanCache, jobs: int | None,
             records[index] = dataclasses.replace(found[key], path=path)
         else:
             todo.append(index)
-    fresh = _scan_all([entries[i] for i in todo], jobs, progress, storage_options, remote_jobs)
+    fresh = _scan_all([entries[i] for i in todo], jobs, progress, storage_options, remote_jobs,
+                      limits)
     for index, record in zip(todo, fresh):
         records[index] = record
-    cache.put_many((keys[i], records[i]) for i in todo if keys[i] is not None)
+    # A file not read for want of time or of its host is not a fact about the file.
+    cache.put_many((keys[i], records[i]) for i in todo if keys[i] is not None
+                   and records[i].error_code not in TRANSIENT_CODES)  # type: ignore[union-attr]
     return records  # type: ignore[return-value]
 
 
 def _scan_all(entries: Sequence, jobs: int | None, progress: Progress | None,
-              storage_options: dict | None, remote_jobs: int | None) -> list[ProvenanceRecord]:
+              storage_options: dict | None, remote_jobs: int | None,
+              limits: _Limits | None = None) -> list[ProvenanceRecord]:
     """Local entries through the reader (processes for many), remote ones on threads;
     the records come back in the order of the entries."""
     from .remote import RemoteFile
@@ -299,8 +329,11 @@ def _scan_all(entries: Sequence, jobs: int | None, progress: Progress | None,
         if progress is not None:
             progress(len(local) + count, total)
 
-    for (index, _), record in zip(remote, scan_remote([e for _, e in remote], storage_options,
-                                                      jobs=remote_jobs, progress=tick)):
+    limits = limits or _Limits()
+    # The time left is taken now: the local files above have had their share.
+    found = scan_remote([e for _, e in remote], storage_options, jobs=remote_jobs, progress=tick,
+                        timeout=limits.remaining(), read_timeout=limits.read_timeout)
+    for (index, _), record in zip(remote, found):
         records[index] = record
     return records  # type: ignore[return-value]
 
@@ -370,6 +403,10 @@ class _Interner:
     Within one chunk pickle keeps shared objects shared; across chunks each has
     its own copies, which at 100,000 files would cost tens of MB. Each distinct
     tuple object of a chunk is looked up once, by identity.
+
+    Tuples are keyed on their values' types too: ``1 == 1.0 == True`` (and
+    ``0.0 == -0.0``), so keyed on values alone a record could be handed a value
+    of another type than its header's (``T`` read back as ``1``).
     """
 
     def __init__(self) -> None:
@@ -382,7 +419,17 @@ class _Interner:
                 values = mapping.values_tuple
                 shared = shared_by_id.get(id(values))
                 if shared is None:
-                    shared = shared_by_id[id(values)] = self._tuples.setdefault(values, values)
+                    shared = shared_by_id[id(values)] = self._tuples.setdefault(
+                        _typed_key(values), values)
                 if shared is not values:
                     mapping.share_values(shared)
         return records
+
+
+def _typed_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A key equal only for tuples of equal values of the same types."""
+    types = tuple(map(type, values))
+    if float in types:  # rare (R_*/S_* values are strings): tell -0.0 from 0.0
+        return (types, values, tuple(math.copysign(1.0, v) if type(v) is float else None
+                                     for v in values))
+    return (types, values)
