@@ -399,6 +399,8 @@ def test_file_table_mrt_keeps_its_columns(world):
     data = text.split("\n---")[-1].split("\n", 1)[-1].splitlines() if widths else []
     assert widths and data, "no byte-by-byte description or no data lines"
     lines = [line for line in data if line.strip()]
+    readable = sum(want["error_code"] is None for want in world.expected.values())
+    assert len(lines) == readable, f"{len(lines)} data lines for {readable} readable files"
     too_long = [line[:60] for line in lines if len(line) > max(widths)]
     assert not too_long, f"lines wider than the layout ({max(widths)}): {too_long[:5]}"
 
