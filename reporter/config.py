@@ -126,6 +126,27 @@ def load_config(folder: str | os.PathLike[str] | None = None) -> Config:
     )
 
 
+# TOML basic strings: these escapes, and \\uXXXX for every other control character.
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                 "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(item: str) -> str:
+    """``item`` as a TOML basic string that reads back exactly (any folder name)."""
+    out = []
+    for char in item:
+        if "\ud800" <= char <= "\udfff":  # a byte that is not UTF-8 (os.fsdecode)
+            raise UsageError(f"{item!r}: a name that is not UTF-8 cannot go in "
+                             f"{CONFIG_NAME}; rename it or edit the file by hand")
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif char < " " or char == "\x7f":
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def write_config(folder: str | os.PathLike[str], *, paths: list[str] | None = None,
                  dois: list[str] | None = None, style: str = "aastex",
                  overwrite: bool = False) -> Path:
@@ -133,12 +154,8 @@ def write_config(folder: str | os.PathLike[str], *, paths: list[str] | None = No
     from .outputs import atomic_write
 
     def toml_list(items: list[str]) -> str:
-        return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+        return "[" + ", ".join(_toml_string(item) for item in items) + "]"
 
-    for item in [*(paths or []), *(dois or [])]:
-        if '"' in item or "\\" in item:
-            raise UsageError(f"{item!r}: quotes and backslashes are not supported here; "
-                             f"edit {CONFIG_NAME} by hand")
     text = TEMPLATE.format(paths=toml_list(paths or ["data/"]), dois=toml_list(dois or []),
                            style=style)
     path = Path(folder) / CONFIG_NAME

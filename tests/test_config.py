@@ -7,6 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from reporter.cli import app
@@ -85,3 +87,19 @@ def test_invalid_file_names_the_problem(tmp_path, text, message):
     (tmp_path / "provenance.toml").write_text(text)
     with pytest.raises(UsageError, match=re.escape(message)):
         load_config(tmp_path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",))), min_size=1, max_size=3))
+def test_any_folder_name_reads_back_exactly(tmp_path_factory, names):
+    """Quotes, backslashes, newlines, every control character: the file is TOML and
+    holds exactly the names given (a name can never add a setting)."""
+    folder = tmp_path_factory.mktemp("init")
+    path = write_config(folder, paths=names)
+    assert tomllib.loads(path.read_text("utf-8"))["data"]["paths"] == names
+
+
+def test_a_name_that_is_not_utf8_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="not UTF-8"):
+        write_config(tmp_path, paths=["data\udcff"])
+    assert not (tmp_path / "provenance.toml").exists()
