@@ -2,7 +2,9 @@
 
 Each command parses its options, makes one library call, writes the result and
 exits. Only this module prints or exits; library errors (:class:`ReporterError`)
-become a one-line message on stderr and their exit code.
+become a one-line message on stderr and their exit code. Everything printed goes
+through :func:`reporter.terminal.visible`, in one place (:class:`_VisibleGroup`):
+a control character from a header or a file name shows as an escape and never acts.
 
 Exit codes: 0 all good; 1 some files could not be read; 2 usage error;
 3 nothing could be done (no FITS file found, output not writable).
@@ -18,15 +20,30 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 from .errors import ReporterError
+from .terminal import raw_stream, visible, visible_streams
+
+
+class _VisibleGroup(TyperGroup):
+    """The command group, with stdout and stderr shown through ``visible()`` while it
+    runs: every message, table and error of every command, click's own included."""
+
+    def main(self, *args, **kwargs):
+        with visible_streams():
+            return super().main(*args, **kwargs)
+
 
 app = typer.Typer(
     name="jwst-provenance",
+    cls=_VisibleGroup,
     no_args_is_help=True,
     add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # color: click would silently drop ESC sequences when not on a terminal; the
+    # streams show them instead, the same on a terminal and in a log.
+    context_settings={"help_option_names": ["-h", "--help"], "color": True},
     rich_markup_mode=None,
 )
 
@@ -82,13 +99,34 @@ class _Progress:
             return
         self._last = now
         self._shown = True
-        sys.stderr.write(f"\rscanning: {done}/{total} files")
-        sys.stderr.flush()
+        stream = raw_stream(sys.stderr)  # its own \r and erase sequence must act
+        stream.write(f"\rscanning: {done}/{total} files")
+        stream.flush()
 
     def close(self) -> None:
         if self._shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+            stream = raw_stream(sys.stderr)
+            stream.write("\r\033[K")
+            stream.flush()
+
+
+def _write_text(output: Path | str, text: str, force: bool, *, json_text: bool = False) -> None:
+    """Write a command's text output to a file, atomically (any file name in it included)."""
+    from .outputs import atomic_write
+    from .report import encodable_text
+
+    text = encodable_text(text, json_text=json_text)
+    atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+
+
+KeepFormulasOption = Annotated[
+    bool,
+    typer.Option("--keep-formulas",
+                 help="CSV: write values that start with = + - @ (or TAB, CR) as they are. "
+                      "By default they get a leading ' so that a spreadsheet shows them as "
+                      "text and never runs them as formulas; reading the CSV back with this "
+                      "tool takes it off either way."),
+]
 
 
 @app.command()
@@ -166,6 +204,7 @@ def scan(
                      help="Also write a lock file (sorted record and fingerprint of the "
                           "dataset) for 'verify'."),
     ] = None,
+    keep_formulas: KeepFormulasOption = False,
 ) -> None:
     """Read the primary header of every FITS file and summarise its provenance.
 
@@ -179,6 +218,7 @@ def scan(
       jwst-provenance scan 'data/**/*_cal.fits' @more_files.txt
       jwst-provenance scan data/ -o inventory.ecsv
       jwst-provenance scan data/ --format csv > inventory.csv
+      jwst-provenance scan data/ -o inventory.csv --keep-formulas
       jwst-provenance scan data/ --lock provenance.lock
       jwst-provenance scan data/ --inputs -o inventory.ecsv
       jwst-provenance scan s3://my-bucket/jwst/paper1/ --anon
@@ -210,17 +250,19 @@ def scan(
         if chosen == ScanFormat.table.value:
             text = format_summary(inventory, verbose=verbose)
             if output:
-                from .outputs import atomic_write
-
-                atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+                _write_text(output, text, force)
             else:
                 typer.echo(text, nl=False)
         elif output:
-            write_inventory(inventory, output, chosen, overwrite=force)
+            write_inventory(inventory, output, chosen, overwrite=force,
+                            keep_formulas=keep_formulas)
             typer.echo(format_summary(inventory, verbose=verbose), nl=False)
             typer.echo(f"wrote {output} ({len(inventory)} records, {chosen})", err=True)
         else:
-            dump_inventory(inventory, sys.stdout, chosen)
+            # Data on a pipe are exact (the same as -o); on a terminal they are shown.
+            stream = sys.stdout if sys.stdout.isatty() else raw_stream(sys.stdout)
+            dump_inventory(inventory, stream, chosen, keep_formulas=keep_formulas)
+            stream.flush()
             if verbose:
                 for item in inventory.skipped:
                     typer.echo(f"skipped {item.path}: {item.reason}", err=True)
@@ -439,18 +481,38 @@ def check(
             text = format_markdown(findings, checked=len(data), knowledge=base)
         else:
             colour = output is None and sys.stdout.isatty()
-            text = format_text(findings, checked=len(data), knowledge=base, colour=colour,
+            # In colour the text goes out as it is (its colours must act), so what
+            # came from the data is made visible first.
+            text = format_text(_visible_findings(findings) if colour else findings,
+                               checked=len(data), knowledge=base, colour=colour,
                                max_files=0 if verbose else 3)
+            if colour:
+                raw_stream(sys.stdout).write(text)
+                raise typer.Exit(1 if failed(findings, fail_on.value) else 0)
         if output:
-            from .outputs import atomic_write
-
-            atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+            _write_text(output, text, force, json_text=format is CheckFormat.json)
             typer.echo(f"wrote {output} ({len(findings)} findings)", err=True)
         else:
             typer.echo(text, nl=False)
     except ReporterError as error:
         raise _fail(error) from None
     raise typer.Exit(1 if failed(findings, fail_on.value) else 0)
+
+
+def _visible_findings(findings):
+    """Findings whose every text (messages, file names) shows its control characters."""
+    import dataclasses
+
+    def shown(value):
+        if isinstance(value, str):
+            return visible(value)
+        if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+            return type(value)(visible(item) for item in value)
+        return value
+
+    return [dataclasses.replace(finding, **{
+        field.name: shown(getattr(finding, field.name)) for field in dataclasses.fields(finding)
+        if field.init}) for finding in findings]
 
 
 caveats_app = typer.Typer(
@@ -641,9 +703,7 @@ def render(
             written = write_parts(parts, output, FORMATS[to.value], force=force)
             typer.echo(f"wrote {len(written)} files to {output}", err=True)
         elif output is not None:
-            from .outputs import atomic_write
-
-            atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+            _write_text(output, text, force)
             typer.echo(f"wrote {output}", err=True)
         else:
             typer.echo(text, nl=False)
@@ -676,6 +736,7 @@ def report(
         bool, typer.Option("--force", help="Replace files in DIR that this tool did not write.")
     ] = False,
     table_limit: TableLimitOption = None,
+    keep_formulas: KeepFormulasOption = False,
     jobs: JobsOption = None,
 ) -> None:
     """Scan, check and write every part in LaTeX and Markdown into one folder.
@@ -704,7 +765,8 @@ def report(
                               style=style.value if style else config.style or "aastex",
                               dois=doi, template_dirs=template_dir or config.template_dirs,
                               citations=_citations(data, base, bib), force=force,
-                              table_limit=_table_limit(table_limit, config))
+                              table_limit=_table_limit(table_limit, config),
+                              keep_formulas=keep_formulas)
     except ReporterError as error:
         raise _fail(error) from None
     from collections import Counter
@@ -841,7 +903,6 @@ def bib(
     """
     from .bib import write_in_place
     from .knowledge import load_knowledge
-    from .outputs import atomic_write
 
     try:
         if in_place and not bib:
@@ -857,8 +918,7 @@ def bib(
             typer.echo(f"added {len(citations.new_entries)} entries to {bib}"
                        + (f" (backup: {backup})" if backup else ""), err=True)
         elif output:
-            text = citations.bibtex()
-            atomic_write(output, lambda stream: stream.write(text), overwrite=force)
+            _write_text(output, citations.bibtex(), force)
             typer.echo(f"wrote {output} ({len(citations.new_entries)} entries)", err=True)
         else:
             typer.echo(citations.bibtex(), nl=False)

@@ -7,21 +7,25 @@ else. Its columns are the paper's, not the inventory's: one row per file the tex
 speaks of.
 
 MRT is a fixed-width ASCII format: a character that is not printable ASCII (a
-line break, an accent) would break a row or the format, so each is written as
-``[U+XXXX]``, as the LaTeX does.
+line break, a control character, an accent, a byte of a file name that is not
+UTF-8) would break a row or the format, so each is written as ``[U+XXXX]``, as the
+LaTeX does; so are blanks at either end of a value, which a fixed-width column
+cannot tell from its padding. The CSV follows :mod:`reporter.csv_cells` (every
+cell quoted, formulas neutralised unless ``keep_formulas``).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import os
+import re
 from collections.abc import Sequence
 
+from . import csv_cells
 from .outputs import atomic_write
 from .paper import FileRow
 
-__all__ = ["COLUMNS", "write_csv", "write_mrt"]
+__all__ = ["COLUMNS", "csv_text", "mrt_text", "write_csv", "write_mrt"]
 
 #: (label, FileRow field, explanation), in the order of the table.
 COLUMNS = (
@@ -38,11 +42,17 @@ COLUMNS = (
 TITLE = "Processing provenance of every JWST file used in this work"
 
 
+_END_BLANKS = re.compile(r"^ +| +$")
+
+
 def _ascii(value: object) -> str:
     text = "" if value is None else str(value)
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(c if c.isascii() and c.isprintable() else f"[U+{ord(c):04X}]" for c in text)
+    if not (text.isascii() and text.isprintable()):
+        text = "".join(c if c.isascii() and c.isprintable() else f"[U+{ord(c):04X}]"
+                       for c in text)
+    if text[:1] == " " or text[-1:] == " ":
+        text = _END_BLANKS.sub(lambda match: "[U+0020]" * len(match.group()), text)
+    return text
 
 
 def _value(row: FileRow, field: str) -> str:
@@ -54,6 +64,12 @@ def _value(row: FileRow, field: str) -> str:
 def write_mrt(rows: Sequence[FileRow], path: str | os.PathLike[str], *,
               overwrite: bool = False) -> None:
     """Write ``rows`` as an AAS Machine-Readable Table, atomically."""
+    text = mrt_text(rows)
+    atomic_write(path, lambda stream: stream.write(text), overwrite=overwrite)
+
+
+def mrt_text(rows: Sequence[FileRow]) -> str:
+    """``rows`` as the text of an AAS Machine-Readable Table."""
     import numpy as np
     from astropy.table import MaskedColumn, Table
 
@@ -73,18 +89,19 @@ def write_mrt(rows: Sequence[FileRow], path: str | os.PathLike[str], *,
     buffer = io.StringIO()
     table.write(buffer, format="ascii.mrt")
     # Title and Authors are the paper's, for the author to fill; Table is this one's.
-    text = buffer.getvalue().replace("\nTable:\n", f"\nTable: {TITLE}\n", 1)
-    atomic_write(path, lambda stream: stream.write(text), overwrite=overwrite)
+    return buffer.getvalue().replace("\nTable:\n", f"\nTable: {TITLE}\n", 1)
 
 
 def write_csv(rows: Sequence[FileRow], path: str | os.PathLike[str], *,
-              overwrite: bool = False) -> None:
-    """Write ``rows`` as CSV with a header row, atomically (values quoted as needed)."""
+              overwrite: bool = False, keep_formulas: bool = False) -> None:
+    """Write ``rows`` as CSV with a header row, atomically."""
+    text = csv_text(rows, keep_formulas=keep_formulas)
+    atomic_write(path, lambda stream: stream.write(text), overwrite=overwrite)
 
-    def write(stream: io.TextIOBase) -> None:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow([label for label, _, _ in COLUMNS])
-        for row in rows:
-            writer.writerow([_value(row, field) for _, field, _ in COLUMNS])
 
-    atomic_write(path, write, overwrite=overwrite)
+def csv_text(rows: Sequence[FileRow], *, keep_formulas: bool = False) -> str:
+    """``rows`` as CSV with a header row (see :mod:`reporter.csv_cells`)."""
+    lines = [csv_cells.line([label for label, _, _ in COLUMNS])]
+    lines += [csv_cells.line([_value(row, field) for _, field, _ in COLUMNS], keep_formulas)
+              for row in rows]
+    return "\n".join(lines) + "\n"

@@ -1,11 +1,22 @@
 """Save an inventory as JSON, CSV or ECSV, and read it back.
 
 - **JSON**: one record per line inside a ``records`` array (diff-friendly); values
-  keep their types; an absent keyword is absent from the record's object.
+  keep their types; an absent keyword is absent from the record's object. Strict
+  JSON (:mod:`reporter.json_text`): a float that is not finite is the text
+  ``"nan"``, ``"inf"`` or ``"-inf"``; controls, bidi characters and the
+  undecodable bytes of a file name (``"\\udcff"``) are JSON escapes.
 - **ECSV**: through :mod:`astropy.table`; types and metadata round-trip, and an
-  absent keyword is a masked cell (distinct from an empty string).
-- **CSV**: one row per file for spreadsheets; an absent keyword is an empty cell,
-  and values read back as text.
+  absent keyword is a masked cell (distinct from an empty string). ECSV loses
+  blanks at the ends of a text, line breaks, TAB, CR and other controls: a text
+  column holding any such value is written with each cell JSON-encoded, and the
+  table's ``json_columns`` metadata names those columns.
+- **CSV**: one row per file for spreadsheets; every cell quoted, an absent keyword
+  is an unquoted empty cell, and values read back as text. A text a spreadsheet
+  would run as a formula gets a leading ``'`` unless ``keep_formulas`` is asked
+  for; see :mod:`reporter.csv_cells` for every rule.
+
+Any text a format holds reads back exactly as it was written: file names that are
+not UTF-8 included.
 
 Every format has the same columns: ``path``, ``size``, ``error_code``, ``error``,
 the derived ``instrument``, ``mode`` and ``suffix``, every core keyword, then every
@@ -14,13 +25,13 @@ the derived ``instrument``, ``mode`` and ``suffix``, every core keyword, then ev
 
 from __future__ import annotations
 
-import csv
-import io
+import functools
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
+from . import csv_cells, json_text
 from .errors import InventoryError, UsageError
 from .headers import CORE_KEYWORDS
 from .inventory import Inventory
@@ -49,20 +60,26 @@ def format_from_name(path: str | os.PathLike[str]) -> str:
 
 
 def write_inventory(inventory: Inventory, path: str | os.PathLike[str],
-                    format: str | None = None, *, overwrite: bool = False) -> None:
-    """Write ``inventory`` to ``path`` atomically (see :func:`reporter.outputs.open_atomic`)."""
+                    format: str | None = None, *, overwrite: bool = False,
+                    keep_formulas: bool = False) -> None:
+    """Write ``inventory`` to ``path`` atomically (see :func:`reporter.outputs.open_atomic`).
+
+    ``keep_formulas`` (CSV only): write cells that start like a spreadsheet formula
+    as they are, without the leading ``'``.
+    """
     format = _check_format(format or format_from_name(path))
     with open_atomic(path, overwrite=overwrite) as stream:
-        dump_inventory(inventory, stream, format)
+        dump_inventory(inventory, stream, format, keep_formulas=keep_formulas)
 
 
-def dump_inventory(inventory: Inventory, stream: IO[str], format: str) -> None:
+def dump_inventory(inventory: Inventory, stream: IO[str], format: str, *,
+                   keep_formulas: bool = False) -> None:
     """Write ``inventory`` to an open text stream in ``format``."""
     format = _check_format(format)
     if format == "json":
         _dump_json(inventory, stream)
     elif format == "csv":
-        _dump_csv(inventory, stream)
+        _dump_csv(inventory, stream, keep_formulas)
     else:
         _inventory_table(inventory).write(stream, format="ascii.ecsv")
 
@@ -175,7 +192,7 @@ def _record_json(record: ProvenanceRecord) -> dict[str, Any]:
 
 
 def _dump_json(inventory: Inventory, stream: IO[str]) -> None:
-    head = json.dumps(_header_meta(inventory), indent=1)
+    head = json_text.dumps(_header_meta(inventory), indent=1)
     stream.write(head[:-2])
     _json_array(stream, "records", inventory.records)
     if inventory.inputs:  # the inputs of combined products, each naming its parent
@@ -189,7 +206,7 @@ def _json_array(stream: IO[str], name: str, records: Iterable[ProvenanceRecord])
     separator = "\n  "
     for record in records:
         stream.write(separator)
-        stream.write(json.dumps(_record_json(record), ensure_ascii=False))
+        stream.write(json_text.dumps(_record_json(record)))
         separator = ",\n  "
     stream.write("\n ]")
 
@@ -210,18 +227,17 @@ def _read_json(path: str) -> Inventory:
 
 # CSV ----------------------------------------------------------------------
 
-def _dump_csv(inventory: Inventory, stream: IO[str]) -> None:
+def _dump_csv(inventory: Inventory, stream: IO[str], keep_formulas: bool = False) -> None:
     everything = [*inventory.records, *inventory.inputs]
     columns = _columns(everything)
     keyword_columns = columns[len(_FILE_COLUMNS) + len(_DERIVED_COLUMNS):]
     core = KeywordSelector(CORE_KEYWORDS)
     references = KeywordSelector(tuple(c for c in keyword_columns if c[:2] == "R_"))
     steps = KeywordSelector(tuple(c for c in keyword_columns if c[:2] == "S_"))
-    render = _CsvLine()
+    render = functools.partial(csv_cells.line, keep_formulas=keep_formulas)
     render_fragment = _CsvFragments(render)
     stream.write(render(columns) + "\n")
     for record in everything:
-        # The csv module writes None as an empty cell: an absent keyword.
         head = render((record.path, record.size, record.error_code, record.error, record.parent,
                        record.instrument, record.mode, record.suffix, *core(record.keywords)))
         stream.write(",".join((
@@ -231,26 +247,12 @@ def _dump_csv(inventory: Inventory, stream: IO[str]) -> None:
         )) + "\n")
 
 
-class _CsvLine:
-    """Render one CSV line (no line end) with the csv module's quoting."""
-
-    def __init__(self) -> None:
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="")
-
-    def __call__(self, fields: Iterable[Any]) -> str:
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._writer.writerow(fields)
-        return self._buffer.getvalue()
-
-
 class _CsvFragments:
     """The R_* and S_* cells of a row repeat across a dataset: render each once."""
 
     _LIMIT = 4096
 
-    def __init__(self, render: _CsvLine):
+    def __init__(self, render: Callable[[Iterable[Any]], str]):
         self._render = render
         self._cache: dict[tuple[int, int, tuple[Any, ...]], str] = {}
 
@@ -258,8 +260,6 @@ class _CsvFragments:
         if not selector.keys:
             return ()
         values = selector(mapping)
-        if len(values) == 1:  # csv quotes a lone empty cell; render it with the rest
-            return (self._render(values),) if values[0] is not None else ("",)
         key = (id(selector), mapping.layout_id, values)
         text = self._cache.get(key)
         if text is None:
@@ -270,16 +270,28 @@ class _CsvFragments:
 
 
 def _read_csv(path: str) -> Inventory:
-    with open(path, encoding="utf-8", newline="") as stream:
-        rows = list(csv.DictReader(stream))
-    if rows and "path" not in rows[0]:
+    # utf-8-sig: a spreadsheet that saved the file again may have put a BOM first.
+    with open(path, encoding="utf-8-sig", newline="") as stream:
+        rows = csv_cells.read_rows(stream.read())
+    if not rows:
+        return Inventory([])
+    names = [csv_cells.value(name) for name in rows[0]]
+    if "path" not in names:
         raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'path' column)")
-    records = [_record_from_fields({key: (value if value != "" else None)
-                                    for key, value in row.items()}) for row in rows]
+    records = []
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(names):
+            raise InventoryError(f"{path}: row {number} has {len(row)} cells, "
+                                 f"the header {len(names)}")
+        records.append(_record_from_fields(
+            {name: csv_cells.value(item) for name, item in zip(names, row)}))
     return Inventory([r for r in records if not r.parent], inputs=[r for r in records if r.parent])
 
 
 # ECSV ---------------------------------------------------------------------
+
+_INT64 = (-(2**63), 2**63 - 1)
+
 
 def _inventory_table(inventory: Inventory) -> Any:
     from astropy.table import MaskedColumn, Table
@@ -290,10 +302,14 @@ def _inventory_table(inventory: Inventory) -> Any:
     # ECSV writes an empty string and a masked (absent) cell alike: say which
     # cells are empty strings, so that they do not come back as absent.
     empty_strings: dict[str, list[int]] = {}
+    json_columns: list[str] = []
     for name in columns:
         values = [_cell(record, name) for record in everything]
         mask = [value is None for value in values]
         kinds = {type(value) for value in values if value is not None}
+        if int in kinds and not all(_INT64[0] <= v <= _INT64[1]
+                                    for v in values if type(v) is int):
+            kinds.add(str)  # an integer no table column holds exactly: text
         if kinds == {bool}:
             data: list[Any] = [bool(value) for value in values]
         elif kinds == {int}:
@@ -303,13 +319,30 @@ def _inventory_table(inventory: Inventory) -> Any:
         else:
             # Text, or a keyword whose type differs between files: keep it as text.
             data = ["" if value is None else str(value) for value in values]
-            empty = [row for row, value in enumerate(values) if value == ""]
-            if empty:
-                empty_strings[name] = empty
+            if not all(map(_ecsv_keeps, data)):
+                # ensure_ascii: the cell is printable ASCII, surrogates included.
+                data = ["" if value is None else json.dumps(text)
+                        for value, text in zip(values, data)]
+                json_columns.append(name)
+            else:
+                empty = [row for row, value in enumerate(values) if value == ""]
+                if empty:
+                    empty_strings[name] = empty
         table.add_column(MaskedColumn(data, name=name, mask=mask, dtype=None if data else str))
     if empty_strings:
         table.meta["empty_strings"] = empty_strings
+    if json_columns:
+        table.meta["json_columns"] = json_columns
     return table
+
+
+def _ecsv_keeps(text: str) -> bool:
+    """Whether ECSV gives back this text as it is (or as an empty cell, when empty).
+
+    Its reader strips blanks at the ends, splits at line breaks and takes a line
+    starting with ``#`` for a comment; numpy drops trailing NULs.
+    """
+    return text.isprintable() and text == text.strip() and text[:1] != "#"
 
 
 def _read_ecsv(path: str) -> Inventory:
@@ -322,11 +355,20 @@ def _read_ecsv(path: str) -> Inventory:
     for name, rows in dict(table.meta.pop("empty_strings", None) or {}).items():
         for row in rows:
             columns[name][row] = ""
+    for name in table.meta.pop("json_columns", None) or ():
+        columns[name] = [None if cell is None else _json_text(cell) for cell in columns[name]]
     records = [
         _record_from_fields({name: values[row] for name, values in columns.items()})
         for row in range(len(table))
     ]
     return _inventory_from(records, dict(table.meta))
+
+
+def _json_text(cell: Any) -> str:
+    text = json.loads(cell)
+    if not isinstance(text, str):
+        raise TypeError(f"a JSON-encoded cell holds {type(text).__name__}, not text")
+    return text
 
 
 def _column_values(column: Any) -> list[Any]:

@@ -114,12 +114,14 @@ class Inventory:
         return read_inventory(path)
 
     def write(self, path: str | os.PathLike[str], format: str | None = None, *,
-              overwrite: bool = False) -> None:
+              overwrite: bool = False, keep_formulas: bool = False) -> None:
         """Write the inventory atomically as ``json``, ``ecsv`` or ``csv``.
 
         The format comes from ``format`` or else the file name's ending. An existing
-        file is replaced only with ``overwrite=True``.
+        file is replaced only with ``overwrite=True``. In CSV, a text a spreadsheet
+        would run as a formula (``=``, ``+``, ``-``, ``@`` first) gets a leading ``'``
+        unless ``keep_formulas=True``; :meth:`read` takes it off again.
         """
         from .formats import write_inventory
 
-        write_inventory(self, path, format, overwrite=overwrite)
+        write_inventory(self, path, format, overwrite=overwrite, keep_formulas=keep_formulas)

@@ -4,7 +4,9 @@ One JSON object per file and per line, sorted by path, keys sorted: path, size,
 DATASUM/CHECKSUM where present, CAL_VER, CRDS_CTX, the keywords that identify the
 observation (for matching renamed files), and every R_*. The fingerprint is the
 SHA-256 of those lines: quote it in the paper, and ``verify`` tells later whether
-the data still match.
+the data still match. Lines are strict JSON (:mod:`reporter.json_text`): a file name
+that is not UTF-8 is kept with JSON escapes (``"\\udcff"``), and a float that is not
+finite is the text ``"nan"``, ``"inf"`` or ``"-inf"``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from . import json_text
 from .errors import InventoryError
 from .inventory import Inventory
 from .outputs import atomic_write
@@ -43,7 +46,7 @@ def _line(record: ProvenanceRecord) -> str:
     item.update(record.reference_files.to_dict())
     if record.error_code:
         item["error_code"] = record.error_code
-    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+    return json_text.dumps(item, sort_keys=True)
 
 
 def lock_lines(inventory: Inventory) -> list[str]:

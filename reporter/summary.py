@@ -1,4 +1,9 @@
-"""A readable summary of an inventory, as plain text for a terminal."""
+"""A readable summary of an inventory, as plain text for a terminal.
+
+Values from the data (header values, file names, error messages) are shown with
+:func:`reporter.terminal.visible`, line breaks included: a value can never add a
+line or a row to the summary, nor hold a byte a file cannot.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from .inventory import Inventory
+from .terminal import visible
 
 __all__ = ["format_summary"]
 
@@ -28,7 +34,7 @@ def format_summary(inventory: Inventory, *, verbose: bool = False, max_errors: i
     groups = inventory.groups()
     if groups:
         rows = [
-            (key.program, key.instrument, key.mode, len(records),
+            (_text(key.program), _text(key.instrument), _text(key.mode), len(records),
              _values_with_counts(record.cal_ver for record in records),
              _values_with_counts(record.crds_ctx for record in records))
             for key, records in groups.items()
@@ -66,13 +72,13 @@ def format_summary(inventory: Inventory, *, verbose: bool = False, max_errors: i
     if failed:
         lines.append(f"Unreadable files ({len(failed)}):")
         shown = failed if verbose else failed[:max_errors]
-        lines.extend(f"  {record.path}: {record.error}" for record in shown)
+        lines.extend(f"  {_text(record.path)}: {_text(record.error)}" for record in shown)
         if len(shown) < len(failed):
             lines.append(f"  ... and {len(failed) - len(shown)} more (--verbose lists them all)")
         lines.append("")
     if verbose and inventory.skipped:
         lines.append(f"Skipped ({len(inventory.skipped)}):")
-        lines.extend(f"  {item.path}: {item.reason}" for item in inventory.skipped)
+        lines.extend(f"  {_text(item.path)}: {_text(item.reason)}" for item in inventory.skipped)
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -108,8 +114,12 @@ def _headline(inventory: Inventory, read: int, failed: int) -> str:
     return text + "."
 
 
+def _text(value: Any) -> str:
+    return visible(str(value), newlines=True)
+
+
 def _shown(value: Any) -> str:
-    return _ABSENT if value is None else str(value)
+    return _ABSENT if value is None else _text(value)
 
 
 def _sorted_counts(counts: Counter[Any]) -> list[tuple[Any, int]]:

@@ -8,6 +8,8 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import reporter
 from reporter import Inventory, InventoryError, OutputExists, ProvenanceRecord, UsageError
@@ -101,7 +103,7 @@ def test_csv_has_a_column_per_keyword_and_empty_cells_for_absent(inventory):
     assert rows[1]["TARGNAME"] == 'WASP-39 b, "quoted", & more'
     assert rows[0]["R_DARK"] == "N/A" and rows[1]["R_DARK"] == ""
     assert rows[1]["S_FLAT"] == "SKIPPED" and rows[3]["error_code"] == "truncated"
-    header = stream.getvalue().splitlines()[0].split(",")
+    header = next(csv.reader(io.StringIO(stream.getvalue())))
     assert header[:4] == ["path", "size", "error_code", "error"]
     assert header.index("R_DARK") < header.index("R_FLAT") < header.index("S_FLAT")
 
@@ -115,8 +117,9 @@ def test_csv_reads_back_as_text(tmp_path, inventory):
     assert again.records[3].error_code == "truncated"
 
 
-def test_csv_of_many_files_matches_the_plain_csv_writer(tmp_path):
-    """The fast CSV writer reuses rendered cells; compare with csv.writer row by row."""
+def test_csv_of_many_files_matches_the_cell_writer(tmp_path):
+    """The fast CSV writer reuses rendered cells; compare with one line per row."""
+    from reporter.csv_cells import line
     from reporter.formats import _cell, _columns
 
     records = [record(f"f{n}.fits", {"CAL_VER": "1.14.0", "FILENAME": f"f{n}.fits"},
@@ -125,12 +128,12 @@ def test_csv_of_many_files_matches_the_plain_csv_writer(tmp_path):
     inventory = Inventory(records)
     fast = io.StringIO()
     dump_inventory(inventory, fast, "csv")
-    plain = io.StringIO()
-    writer = csv.writer(plain, lineterminator="\n")
     columns = _columns(records)
-    writer.writerow(columns)
-    writer.writerows([_cell(r, c) for c in columns] for r in records)
-    assert fast.getvalue() == plain.getvalue()
+    plain = "".join(line(row) + "\n" for row in [columns, *([_cell(r, c) for c in columns]
+                                                           for r in records)])
+    assert fast.getvalue() == plain
+    rows = list(csv.reader(io.StringIO(plain)))
+    assert len(rows) == 31 and [row[0] for row in rows[1:3]] == ["f0.fits", "f1.fits"]
 
 
 def test_reading_a_scan_of_the_examples_round_trips(tmp_path):
@@ -196,3 +199,190 @@ def test_atomic_write_makes_an_ordinary_file(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     with pytest.raises(reporter.OutputError, match="does not exist"):
         atomic_write(tmp_path / "no" / "such" / "folder.txt", lambda s: s.write("x"))
+
+
+# Hostile text: every value a writer or reader could lose, split or run -------------
+
+def _hostile_values():
+    controls = [f"a{chr(code)}b" for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]]
+    starts = [f"{start}1+1" for start in "=+-@\t\r\0'%"]
+    return [
+        *controls, *starts,
+        "", " ", "  ", "   leading blanks", "trailing blanks   ", "runs    of   blanks",
+        "a\n\n\n\nb", "\n", "\r\n", "a\r\nb", "\tTAB first", "last TAB\t",
+        "'", "''", "'quoted'", "'=1+1", "''=x", "'%41", "%", "%25", "%FF", "%u202E", "'%",
+        '"', '""', 'say "hi", then go', "a,b,c", "#comment", "# x", "nan", "None", "True",
+        "1", "-1", "1e5", "µm", "café", "日本", "\u202etxt.exe", "a\u2028b", "a\u2029b",
+        "zero\u200bwidth", "\ufeffBOM", "emoji \U0001F600", "tag \U000E0001", "\u00a0nbsp\u00a0",
+        "a\udcffb", "\udcfe\udcff", "lone \ud800 high", "\x1b[31mred\x1b[0m", "\x1b]0;title\x07",
+        "x" * 3000, "=HYPERLINK(\"http://evil.example/\",\"x\")", "=cmd|' /C calc'!A0",
+    ]
+
+
+HOSTILE = _hostile_values()
+
+
+def test_the_hostile_set_is_large():
+    assert len(set(HOSTILE)) > 86
+
+
+def _hostile_inventory(values):
+    records = []
+    for number, value in enumerate(values):
+        records.append(record(
+            f"data/{value}/{number}.fits",
+            {"CAL_VER": "1.14.0", "TARGNAME": value, "OBS_ID": f"{value}{number}"},
+            {"R_FLAT": value}, {"S_FLAT": value},
+            size=number, error_code="code" if number % 7 == 0 else None,
+            error=(value or "no message") if number % 7 == 0 else None))
+    return Inventory(records, skipped=[Skipped(values[-1], values[0])],
+                     meta={"inputs": list(values[:5])})
+
+
+def _texts(inventory):
+    return [(r.path, r.error, r.keywords.to_dict(), r.reference_files.to_dict(),
+             r.step_status.to_dict()) for r in inventory]
+
+
+@pytest.mark.parametrize("format, keep_formulas",
+                         [("json", False), ("ecsv", False), ("csv", False), ("csv", True)])
+def test_every_hostile_text_reads_back_exactly(tmp_path, format, keep_formulas):
+    inventory = _hostile_inventory(HOSTILE)
+    path = tmp_path / f"inventory.{format}"
+    inventory.write(path, keep_formulas=keep_formulas)
+    path.read_bytes().decode("utf-8")  # valid UTF-8, whatever the names held
+    again = Inventory.read(path)
+    assert _texts(again) == _texts(inventory)
+    if format != "csv":  # CSV has no metadata
+        assert again.skipped == inventory.skipped and again.meta["inputs"] == HOSTILE[:5]
+
+
+def _strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_is_strict_and_holds_no_hidden_character(tmp_path):
+    inventory = _hostile_inventory(HOSTILE)
+    inventory.records.append(record("nan.fits", {"CAL_VER": "1.14.0", "PHOTMJSR": float("nan"),
+                                                 "XREF": float("inf"), "YREF": float("-inf")}))
+    path = tmp_path / "inventory.json"
+    inventory.write(path)
+    text = path.read_text("utf-8")
+    document = _strict_json(text)
+    assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) <= 0x9F or
+                   c in "\u2028\u2029\u202e" for c in text)
+    assert document["records"][-1]["keywords"] == {"CAL_VER": "1.14.0", "PHOTMJSR": "nan",
+                                                   "XREF": "inf", "YREF": "-inf"}
+    assert '"a\\udcffb"' in text  # a name that is not UTF-8, as JSON escapes
+
+
+def test_lock_lines_are_strict_json_and_keep_any_file_name(tmp_path):
+    from reporter.lock import read_lock, write_lock
+
+    names = ["data/a\udcffb.fits", "data/\x1b[31m.fits", "data/\u202e.fits", "data/ok.fits"]
+    inventory = Inventory([record(name, {"CAL_VER": "1.14.0", "DATASUM": float("nan")},
+                                  {"R_FLAT": name}, size=1) for name in names])
+    value = write_lock(inventory, tmp_path / "x.lock")
+    text = (tmp_path / "x.lock").read_text("utf-8")
+    for line in text.splitlines()[3:]:
+        assert _strict_json(line)["DATASUM"] == "nan"
+    assert text.isascii()
+    locked, fingerprint = read_lock(tmp_path / "x.lock")
+    assert fingerprint == value
+    assert sorted(r.path for r in locked) == sorted(names)
+    assert {r.path: r.reference_files["R_FLAT"] for r in locked} == {n: n for n in names}
+
+
+def test_csv_cells_are_quoted_neutralised_and_one_line_per_row(tmp_path):
+    inventory = _hostile_inventory(HOSTILE)
+    path = tmp_path / "inventory.csv"
+    inventory.write(path)
+    text = path.read_text("utf-8")
+    # Printable text only: one line per row, nothing a terminal acts on.
+    assert text.count("\n") == len(inventory) + 1
+    assert not any(c != "\n" and (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) for c in text)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert len(rows) == len(inventory) + 1 and {len(row) for row in rows} == {len(rows[0])}
+    starts = {cell[:1] for row in rows for cell in row}
+    assert not starts & set("=+-@\t\r\0")
+    targets = [dict(zip(rows[0], row))["TARGNAME"] for row in rows[1:]]
+    assert targets[HOSTILE.index("=1+1")] == "'=1+1"
+    assert targets[HOSTILE.index("'=1+1")] == "''=1+1"
+    assert targets[HOSTILE.index("a\udcffb")] == "'%a%FFb"
+    # Absent is an unquoted empty cell; an empty text is "".
+    assert ',"",' in text and ",," in text
+
+
+def test_keep_formulas_writes_them_as_they_are(tmp_path):
+    inventory = Inventory([record("a.fits", {"TARGNAME": "=1+1", "CAL_VER": "'=x"}, size=-1)])
+    path = tmp_path / "inventory.csv"
+    inventory.write(path, keep_formulas=True)
+    row = next(csv.DictReader(io.StringIO(path.read_text())))
+    assert row["TARGNAME"] == "=1+1" and row["CAL_VER"] == "''=x" and row["size"] == "-1"
+    again = Inventory.read(path).records[0]
+    assert again.keywords["TARGNAME"] == "=1+1" and again.keywords["CAL_VER"] == "'=x"
+
+
+def test_csv_from_elsewhere_reads(tmp_path):
+    path = tmp_path / "inventory.csv"
+    path.write_text("\ufeffpath,CAL_VER,TARGNAME\nx.fits,1.14.0,'plain\ny.fits,,a\"b\n")
+    records = Inventory.read(path).records
+    assert [r.path for r in records] == ["x.fits", "y.fits"]
+    assert records[0].keywords.to_dict() == {"CAL_VER": "1.14.0", "TARGNAME": "'plain"}
+    assert records[1].keywords.to_dict() == {"TARGNAME": 'a"b'}
+    path.write_text('path,CAL_VER\n"x.fits"\n')
+    with pytest.raises(InventoryError, match="row 2 has 1 cells"):
+        Inventory.read(path)
+
+
+def test_ecsv_encodes_only_the_columns_that_need_it(tmp_path, inventory):
+    path = tmp_path / "plain.ecsv"
+    inventory.write(path)
+    assert "json_columns" not in path.read_text()
+    inventory.records[1] = record("b.fits", {"TARGNAME": "  two\nlines", "CAL_VER": "1.14.0",
+                                             "DATASUM": 2**70})
+    inventory.write(path, overwrite=True)
+    from astropy.table import Table
+
+    table = Table.read(path, format="ascii.ecsv")
+    assert table.meta["json_columns"] == ["TARGNAME"]
+    assert json.loads(table["TARGNAME"][1]) == "  two\nlines"
+    again = Inventory.read(path).records[1].keywords
+    assert again["TARGNAME"] == "  two\nlines" and again["DATASUM"] == str(2**70)
+
+
+def test_a_damaged_json_column_is_a_message(tmp_path, inventory):
+    inventory.records[0] = record("a.fits", {"TARGNAME": "\t"})
+    path = tmp_path / "inventory.ecsv"
+    inventory.write(path)
+    path.write_text(path.read_text().replace('"""\\t"""', '"[1]"'))
+    with pytest.raises(InventoryError, match="not a readable ECSV"):
+        Inventory.read(path)
+
+
+# Any text at all: surrogates (file names that are not UTF-8) and controls included.
+_ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=40)
+
+
+# An ECSV round trip costs about 0.2 s (astropy): fewer of them unless the long profile.
+_LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+
+
+@pytest.mark.parametrize("format, examples", [("json", 100), ("csv", 100), ("ecsv", 15)])
+def test_any_text_reads_back_exactly(tmp_path, format, examples):
+    @settings(deadline=None, max_examples=examples * (20 if _LONG else 1))
+    @given(values=st.lists(_ANY_TEXT, min_size=1, max_size=8), keep_formulas=st.booleans())
+    def round_trip(values, keep_formulas):
+        _round_trip(tmp_path, format, values, keep_formulas)
+
+    round_trip()
+
+
+def _round_trip(tmp_path, format, values, keep_formulas):
+    inventory = _hostile_inventory(values)
+    path = tmp_path / f"inventory.{format}"
+    inventory.write(path, overwrite=True, keep_formulas=keep_formulas)
+    assert _texts(Inventory.read(path)) == _texts(inventory)
