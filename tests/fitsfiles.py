@@ -41,11 +41,15 @@ def make_primary_header(**overrides) -> fits.Header:
 
 def fits_bytes(**overrides) -> bytes:
     """A small FITS file: the primary header above plus a tiny SCI ImageHDU."""
-    return _fits_bytes(tuple(sorted(overrides.items())))
+    # The cache key holds each value's type: 1, 1.0 and True are equal as keys,
+    # but they are different header values (T, 1.0, 1).
+    return _fits_bytes(tuple(sorted((key, type(value).__name__, value)
+                                    for key, value in overrides.items())))
 
 
-@functools.lru_cache(maxsize=None)
-def _fits_bytes(overrides: tuple) -> bytes:
+@functools.cache
+def _fits_bytes(typed: tuple) -> bytes:
+    overrides = [(key, value) for key, _, value in typed]
     hdus = fits.HDUList([
         fits.PrimaryHDU(header=make_primary_header(**dict(overrides))),
         fits.ImageHDU(np.zeros((4, 4), dtype=np.float32), name="SCI"),
