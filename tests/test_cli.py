@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -273,3 +274,48 @@ def test_caveats_explain():
     assert "JP401 mixed-versions" in run("caveats", "explain", "mixed-versions").stdout
     missing = run("caveats", "explain", "JP999")
     assert missing.exit_code == 2 and "JP001" in missing.stderr
+
+
+@pytest.fixture
+def odd_names(tmp_path):
+    """Two good files whose names are not UTF-8 and would run as a formula."""
+    data = tmp_path / "data"
+    data.mkdir()
+    source = (EXAMPLES / "jw01345001001_02101_00001_nrca1_cal.fits").read_bytes()
+    names = [b"jw_\xff\xfe_cal.fits", b"=1+1_cal.fits"]
+    for name in names:
+        with open(os.path.join(os.fsencode(data), name), "wb") as stream:
+            stream.write(source)
+    return data, sorted(os.fsdecode(os.path.join(os.fsencode(data), n)) for n in names)
+
+
+@pytest.mark.parametrize("format", ["json", "csv", "ecsv"])
+def test_scan_output_keeps_any_file_name(tmp_path, odd_names, format):
+    data, paths = odd_names
+    output = tmp_path / f"inventory.{format}"
+    result = run("scan", data, "--no-cache", "-o", output, "--lock", tmp_path / "x.lock")
+    assert result.exit_code == 0, result.output
+    output.read_bytes().decode("utf-8")
+    assert sorted(r.path for r in reporter.Inventory.read(output)) == paths
+    from reporter.lock import read_lock
+
+    assert sorted(r.path for r in read_lock(tmp_path / "x.lock")[0]) == paths
+
+
+def test_csv_on_a_pipe_is_the_file_and_keep_formulas_is_an_option(tmp_path, odd_names):
+    data, paths = odd_names
+    assert "--keep-formulas" in run("scan", "--help").stdout
+    assert "--keep-formulas" in run("report", "--help").stdout
+    for extra in ([], ["--keep-formulas"]):
+        printed = run("scan", data, "--no-cache", "--format", "csv", *extra)
+        assert printed.exit_code == 0, printed.output
+        saved = tmp_path / f"inventory{len(extra)}.csv"
+        assert run("scan", data, "--no-cache", "-o", saved, *extra).exit_code == 0
+        assert printed.stdout == saved.read_text("utf-8")
+        cells = [row[0] for row in csv.reader(io.StringIO(printed.stdout))][1:]
+        assert sorted(r.path for r in reporter.Inventory.read(saved)) == paths
+        assert f"'%{data}/jw_%FF%FE_cal.fits" in cells  # bytes that are not UTF-8, as %XX
+    # The path starts with the folder, not '=': only a cell's first character counts.
+    neutral = tmp_path / "neutral.csv"
+    reporter.Inventory([reporter.ProvenanceRecord.build("=1+1.fits")]).write(neutral)
+    assert next(csv.DictReader(neutral.open()))["path"] == "'=1+1.fits"

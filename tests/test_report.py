@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,82 @@ def test_an_output_folder_that_cannot_be_made_is_a_message(tmp_path):
         result = run(*command)
         assert result.exit_code == 3, result.output
         assert "cannot make the folder" in result.stderr and "Traceback" not in result.output
+
+
+def _folder_state(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_a_report_killed_while_writing_is_replaced_by_the_next(tmp_path):
+    """kill -9 in the middle of moving the set into place: the next report, without
+    --force, knows the files for its own, replaces them and leaves no temporary."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "r"
+    script = f"""
+import os, signal
+import reporter
+from reporter.report import write_report
+real, moved = os.replace, []
+def replace(source, target):
+    if len(moved) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    moved.append(target)
+    real(source, target)
+inventory = reporter.scan([{str(EXAMPLES)!r}], jobs=1)
+os.replace = replace
+write_report(inventory, {str(out)!r}, reporter.load_knowledge())
+"""
+    killed = subprocess.run([sys.executable, "-c", script], check=False, cwd=ROOT, timeout=120)
+    assert killed.returncode == -9
+    assert json.loads((out / MARKER).read_text())["state"] == "writing"
+    assert any(name.endswith(".tmp") for name in os.listdir(out))  # the killed write's
+    result = run("report", EXAMPLES, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["state"] == "complete"
+    assert set(marker["files"]) == {p.name for p in out.iterdir()} - {MARKER}
+
+
+def test_a_report_that_cannot_write_every_file_writes_none(tmp_path, monkeypatch):
+    import reporter.report as report_module
+
+    out = tmp_path / "r"
+    assert run("report", EXAMPLES, "--out", out).exit_code == 0
+    before = _folder_state(out)
+    real = report_module.open_atomic
+    opened = []
+
+    def full_disk(path, **options):
+        opened.append(path)
+        if len(opened) == 5:
+            raise reporter.OutputError(f"cannot write {path}: No space left on device")
+        return real(path, **options)
+
+    monkeypatch.setattr(report_module, "open_atomic", full_disk)
+    result = run("report", EXAMPLES, "--out", out, "--style", "mnras")
+    assert result.exit_code == 3 and "No space left" in result.stderr
+    assert _folder_state(out) == before  # the earlier set, whole, marker included
+    opened.clear()
+    fresh = tmp_path / "new"
+    assert run("report", EXAMPLES, "--out", fresh).exit_code == 3
+    assert not fresh.exists()  # a folder this run made, left empty, is removed
+
+
+def test_a_file_name_that_is_not_utf8_reaches_every_output(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    name = os.path.join(os.fsencode(data), b"jw01345001001_02101_00001_nrca1\xff_cal.fits")
+    with open(EXAMPLES / "jw01345001001_02101_00001_nrca1_cal.fits", "rb") as source, \
+            open(name, "wb") as target:
+        target.write(source.read())
+    out = tmp_path / "r"
+    result = run("report", data, "--out", out)
+    assert result.exit_code == 0, result.output
+    for path in out.iterdir():
+        path.read_bytes().decode("utf-8")  # every output is valid UTF-8
+    assert [r.path for r in Inventory.read(out / "inventory.ecsv")] == [os.fsdecode(name)]
+    findings = json.loads((out / "check.json").read_text())["findings"]
+    assert any(os.fsdecode(name) in finding["files"] for finding in findings)  # exactly
