@@ -119,6 +119,13 @@ def _write_text(output: Path | str, text: str, force: bool, *, json_text: bool =
     atomic_write(output, lambda stream: stream.write(text), overwrite=force)
 
 
+TimeoutOption = Annotated[
+    Optional[float],
+    typer.Option("--timeout", metavar="SECONDS", min=0, show_default=False,
+                 help="Time allowed for reading remote files, in all: files not read by "
+                      "then are reported unreadable (timeout); every file read is kept. "
+                      "Default: no limit."),
+]
 KeepFormulasOption = Annotated[
     bool,
     typer.Option("--keep-formulas",
@@ -205,6 +212,7 @@ def scan(
                           "dataset) for 'verify'."),
     ] = None,
     keep_formulas: KeepFormulasOption = False,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Read the primary header of every FITS file and summarise its provenance.
 
@@ -239,7 +247,7 @@ def scan(
                                    progress=progress,
                                    storage_options=_storage_options(anon, storage_option),
                                    cache=scan_cache, executor=executor, scheduler=scheduler,
-                                   inputs=inputs)
+                                   inputs=inputs, timeout=timeout)
         finally:
             progress.close()
         if lock is not None:
@@ -307,7 +315,8 @@ def _paths_or_config(paths: list[str] | None) -> list[str]:
     return configured
 
 
-def _inventory_from(paths: list[str] | None, inventory: Path | None, jobs: int | None):
+def _inventory_from(paths: list[str] | None, inventory: Path | None, jobs: int | None,
+                    timeout: float | None = None):
     """A saved inventory, or a scan of the paths: every command after scan takes either."""
     from .inventory import Inventory
     from .scanner import scan as scan_paths
@@ -319,7 +328,7 @@ def _inventory_from(paths: list[str] | None, inventory: Path | None, jobs: int |
     paths = _paths_or_config(paths)
     progress = _Progress()
     try:
-        return scan_paths(paths, jobs=jobs, progress=progress)
+        return scan_paths(paths, jobs=jobs, progress=progress, timeout=timeout)
     finally:
         progress.close()
 
@@ -446,6 +455,7 @@ def check(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
     jobs: JobsOption = None,
+    timeout: TimeoutOption = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List every file of every finding.")
     ] = False,
@@ -473,7 +483,7 @@ def check(
     try:
         cutoff = _as_of(as_of)
         base = load_knowledge(knowledge or _config().knowledge, as_of=cutoff)
-        data = _inventory_from(paths, inventory, jobs)
+        data = _inventory_from(paths, inventory, jobs, timeout)
         findings = run_check(data, base)
         if format is CheckFormat.json:
             text = format_json(findings, checked=len(data), knowledge=base)
@@ -664,6 +674,7 @@ def render(
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
     table_limit: TableLimitOption = None,
     jobs: JobsOption = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Write paper-ready text: data availability, provenance tables, caveats, software
     and acknowledgement, in LaTeX (AASTeX, MNRAS, A&A, any document) or Markdown.
@@ -687,7 +698,7 @@ def render(
     try:
         config = _config()
         base = load_knowledge(knowledge or config.knowledge, as_of=_as_of(as_of))
-        data = _inventory_from(paths, inventory, jobs)
+        data = _inventory_from(paths, inventory, jobs, timeout)
         dois = doi or config.dois
         chosen_style = style.value if style else config.style or "generic"
         context = paper_context(data, run_check(data, base), base, dois=dois,
@@ -738,6 +749,7 @@ def report(
     table_limit: TableLimitOption = None,
     keep_formulas: KeepFormulasOption = False,
     jobs: JobsOption = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Scan, check and write every part in LaTeX and Markdown into one folder.
 
@@ -758,7 +770,7 @@ def report(
     try:
         config = _config()
         base = load_knowledge(knowledge or config.knowledge, as_of=_as_of(as_of))
-        data = _inventory_from(paths, inventory, jobs)
+        data = _inventory_from(paths, inventory, jobs, timeout)
         doi = doi or config.dois
         out = out or Path(config.out or "provenance")
         result = write_report(data, out, base,
@@ -888,6 +900,7 @@ def bib(
     force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
     knowledge: KnowledgeOption = None,
     jobs: JobsOption = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """BibTeX for the exact pipeline versions the data used (with their Zenodo DOIs)
     and for Astropy, under stable keys (jwst_pipeline_1_12_5, astropy:2013, ...).
@@ -910,7 +923,7 @@ def bib(
         if in_place and output:
             raise typer.BadParameter("give --in-place or --output, not both")
         base = load_knowledge(knowledge or _config().knowledge)
-        data = _inventory_from(paths, inventory, jobs)
+        data = _inventory_from(paths, inventory, jobs, timeout)
         original = bib.read_text(encoding="utf-8") if bib else ""
         citations = _citations(data, base, bib)
         if in_place:
@@ -945,6 +958,7 @@ def audit(
     ] = AuditFormat.text,
     fail_on: FailOnOption = FailOn.error,
     jobs: JobsOption = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Check what a manuscript says against the data: pipeline versions, CRDS
     contexts, SDP_VER, MAST DOI and pipeline citations (\\input files included),
@@ -965,7 +979,7 @@ def audit(
 
     try:
         base = load_knowledge(knowledge or _config().knowledge)
-        data = _inventory_from(paths, inventory, jobs)
+        data = _inventory_from(paths, inventory, jobs, timeout)
         library = read_bib(bib)[0] if bib else None
         results = run_audit(manuscript, data, base, run_check(data, base), bib=library)
     except ReporterError as error:
@@ -982,6 +996,7 @@ def verify(
                                          dir_okay=False)],
     paths: PathsArgument = None,
     jobs: JobsOption = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Say whether the data still match a lock file, and what differs (files added,
     removed, renamed; size, DATASUM/CHECKSUM, CAL_VER, CRDS_CTX or R_* changed).
@@ -998,7 +1013,7 @@ def verify(
 
     try:
         locked, value = read_lock(lock)
-        data = _inventory_from(paths, None, jobs)
+        data = _inventory_from(paths, None, jobs, timeout)
     except ReporterError as error:
         raise _fail(error) from None
     now = fingerprint(lock_lines(data))
@@ -1029,6 +1044,7 @@ def diff(
                      help="text, json, or the paragraph for the paper in markdown or latex."),
     ] = DiffFormat.text,
     jobs: JobsOption = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """What reprocessing changed between two versions of a dataset: CAL_VER,
     CRDS_CTX and reference-file (R_*) changes, added, removed and renamed files,

@@ -393,6 +393,33 @@ def test_the_scan_timeout_leaves_local_files_alone(servers, tmp_path):
     assert [r.error_code for r in inventory] == [None, "timeout"]
 
 
+@pytest.mark.parametrize("command", ["scan", "check"])
+def test_timeout_on_the_command_line_bounds_the_scan(servers, tmp_path, command):
+    """--timeout reaches the scan of every command that scans; exit 1 (some unreadable)."""
+    from typer.testing import CliRunner
+
+    from reporter.cli import app
+
+    bad = servers(SocketServer, never_answer)
+    good = servers(FileServer)
+    urls = [f"{bad.url}/f{n}_cal.fits" for n in range(20)]
+    urls.append(good.add("/good_cal.fits", fits_bytes(CAL_VER="1.15.1")))
+    manifest = tmp_path / "urls.txt"
+    manifest.write_text("\n".join(urls) + "\n")
+    out = tmp_path / "inventory.json"
+    args = ([command, f"@{manifest}", "--timeout", "1", "--no-cache", "-o", str(out)]
+            if command == "scan" else [command, f"@{manifest}", "--timeout", "1"])
+    result = guarded(CliRunner().invoke, app, args)
+    assert result.exit_code == 1, result.output
+    if command == "scan":
+        import json
+        records = json.loads(out.read_text())["records"]
+        assert sum(r.get("error_code") in ("timeout", "host-unavailable")
+                   for r in records) == 20
+        assert [r["keywords"]["CAL_VER"] for r in records
+                if not r.get("error_code")] == ["1.15.1"]
+
+
 def test_files_not_read_for_time_or_host_are_not_cached(servers, tmp_path):
     from reporter.cache import ScanCache
 
