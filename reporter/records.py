@@ -77,8 +77,10 @@ class KeywordMap(Mapping[str, Any]):
 
         The only mutation a map allows, and it changes nothing visible.
         """
-        if values != self._values:
-            raise ValueError("share_values needs an equal tuple")
+        # Equal is not enough: 1 == 1.0 == True, but T, 1.0 and 1 are different values.
+        if values != self._values or any(type(a) is not type(b)
+                                          for a, b in zip(values, self._values)):
+            raise ValueError("share_values needs an equal tuple of the same types")
         self._values = values
 
     @property

@@ -484,3 +484,13 @@ def test_the_interner_still_shares_equal_values_of_one_type():
     assert second[2].reference_files.values_tuple is first[1].reference_files.values_tuple
     assert second[1].reference_files["R_DARK"] is True
     assert second[0].step_status.values_tuple is first[0].step_status.values_tuple
+
+
+def test_a_map_refuses_to_share_values_of_another_type():
+    from reporter.records import KeywordMap
+
+    mapping = KeywordMap(("R_DARK",), (True,))
+    with pytest.raises(ValueError, match="same types"):
+        mapping.share_values((1,))
+    mapping.share_values((True,))
+    assert mapping["R_DARK"] is True
