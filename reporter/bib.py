@@ -83,9 +83,13 @@ def _header(verb: str, as_of: date | None) -> str:
 
 
 # What BibTeX itself reads in a field: a brace opens or closes a group whatever
-# precedes it (``\\{`` included), so no brace of a value may reach the .bib; an ``@``
-# is made inert too, for tools that look for entries anywhere in a line.
-_BIBTEX = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}", "@": r"{\char64}"}
+# precedes it (``\{`` included), so no brace of a value may reach the .bib; an ``@``
+# is made inert too, for tools that look for entries anywhere in a line; the straight
+# quote is typewriter's (\textquotedbl is T1's only, and a paper may be in OT1).
+_BIBTEX = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}", "@": r"{\char64}",
+           '"': r"{\ttfamily\char34}"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_OURS = re.compile(r'([{}@"\x00-\x1f\x7f-\x9f])')
 _DOI = re.compile(r"10\.\d{4,9}/[A-Za-z0-9._;()/:-]+")
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9:_-]")
 
@@ -96,24 +100,47 @@ def escape_bibtex(value: object) -> str:
 
     Every brace it contains is one of a balanced pair it made, so the value can
     never close its field (nor open another entry); every TeX special prints as
-    itself (:func:`reporter.escape.escape_latex`); control characters print as
-    their code point, line breaks as spaces.
+    itself (the text between goes through :func:`reporter.escape.escape_latex`
+    whole, so that it keeps apart what fonts would join); control characters, line
+    breaks included, print as their code point, ``[U+000A]``.
 
     >>> escape_bibtex("1}, x={\\in")
     '1\\textbraceright{}, x=\\textbraceleft{}\\textbackslash{}in'
     """
     text = "" if value is None else str(value)
     out = []
-    for char in text:
-        if char in _BIBTEX:
-            out.append(_BIBTEX[char])
-        elif char in "\t\n\r":
-            out.append(" ")
-        elif ord(char) < 32 or 127 <= ord(char) < 160:
-            out.append(f"[U+{ord(char):04X}]")
+    for index, part in enumerate(_OURS.split(text)):
+        if index % 2 == 0:
+            out.append(escape_latex(part) if part else "")
+        elif _CONTROL.fullmatch(part):
+            out.append(f"[U+{ord(part):04X}]")
         else:
-            out.append(escape_latex(char))
+            out.append(_BIBTEX[part])
     return "".join(out)
+
+
+#: Characters after which a long version may break across lines, and the longest
+#: run without one (the same rule as the paper's tables, reporter.escape).
+_BREAK_AFTER = frozenset("_-./+:,;=")
+_LONGEST_RUN = 16
+#: What never breaks: a version's own characters, as long as a development build's.
+_UNBROKEN = re.compile(r"[A-Za-z0-9.+_-]{1,40}")
+
+
+def _escape_breakable(value: str) -> str:
+    """:func:`escape_bibtex` of a version, with places to break one that is long or
+    more than a version across lines (after ``_-./+`` and the like, and in any run
+    of 16 characters without a space), so that no reference runs into the margin."""
+    if _UNBROKEN.fullmatch(value):
+        return escape_bibtex(value)
+    pieces, start, run = [], 0, 0
+    for index, char in enumerate(value):
+        run = 0 if char.isspace() else run + 1
+        if index + 1 < len(value) and (char in _BREAK_AFTER or run >= _LONGEST_RUN):
+            pieces.append(value[start:index + 1])
+            start, run = index + 1, 0
+    pieces.append(value[start:])
+    return r"\allowbreak{}".join(escape_bibtex(piece) for piece in pieces)
 
 
 def _safe_key(key: str) -> str:
@@ -258,7 +285,7 @@ def _title(version: str, name: str = "JWST Calibration Pipeline") -> str:
     """The entry's title: the name and version, and what the version is when it is no
     release, in the one field every style prints (the year can only say n.d.)."""
     kind = _unreleased(version)
-    return f"{name} {escape_bibtex(version)}" + (f" ({kind})" if kind else "")
+    return f"{name} {_escape_breakable(version)}" + (f" ({kind})" if kind else "")
 
 
 def _unreleased(version: str) -> str | None:
