@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .escape import escape_latex, escape_markdown
+from .escape import escape_latex, escape_markdown, markdown_code
 from .inventory import Inventory
 from .records import ProvenanceRecord
 
@@ -170,8 +170,8 @@ def _sentences(comparison: Comparison) -> list[tuple[str, list[str]]]:
     if parts:
         sentences.append(("; ".join(parts) + ".", []))
     if not sentences:
-        sentences.append(("No file changed its pipeline version, CRDS context or reference "
-                          "files.", []))
+        sentences.append((("No file changed its pipeline version, CRDS context or reference "
+                           "files."), []))
     return sentences
 
 
@@ -190,21 +190,23 @@ def format_comparison(comparison: Comparison, format: str = "text", *,
     if format == "latex":
         return _paragraph(comparison, escape_latex) + "\n"
     if format == "markdown":
-        lines = [f"### What changed between {escape_markdown(old_name)} and "
-                 f"{escape_markdown(new_name)}", "", _paragraph(comparison, escape_markdown), ""]
+        heading = (f"### What changed between {escape_markdown(old_name)} and "
+                   f"{escape_markdown(new_name)}")
+        lines = [heading, "", _paragraph(comparison, escape_markdown), ""]
         for change in comparison.changed:
             details = "; ".join(f"{escape_markdown(k)}: {escape_markdown(a)} → {escape_markdown(b)}"
                                 for k, (a, b) in change.changes.items())
-            lines.append(f"- `{change.new_path.replace('`', '')}`"
-                         + (f" (was `{change.old_path.replace('`', '')}`)"
+            lines.append(f"- {markdown_code(change.new_path)}"
+                         + (f" (was {markdown_code(change.old_path)})"
                             if _renamed(change) else "")
                          + (f": {details}" if details else ""))
-        lines += [f"- added: `{p.replace('`', '')}`" for p in comparison.added]
-        lines += [f"- removed: `{p.replace('`', '')}`" for p in comparison.removed]
+        lines += [f"- added: {markdown_code(p)}" for p in comparison.added]
+        lines += [f"- removed: {markdown_code(p)}" for p in comparison.removed]
         return "\n".join(lines) + "\n"
-    lines = [f"Compared {old_name} with {new_name}: {len(comparison.changed)} changed, "
-             f"{comparison.unchanged} unchanged, {len(comparison.added)} added, "
-             f"{len(comparison.removed)} removed.", "", _paragraph(comparison, str)]
+    counts = (f"Compared {old_name} with {new_name}: {len(comparison.changed)} changed, "
+              f"{comparison.unchanged} unchanged, {len(comparison.added)} added, "
+              f"{len(comparison.removed)} removed.")
+    lines = [counts, "", _paragraph(comparison, str)]
     for change in comparison.changed:
         lines.append("")
         name = (f"{change.old_path} -> {change.new_path} (matched by {change.matched_by})"

@@ -2,22 +2,62 @@
 
 Header values (file names, TARGNAME, versions) are untrusted: whatever they hold
 must print as itself and can never become a command or markup.
+
+Characters that would not show, or would act on the text around them, print as
+their code point in brackets, ``[U+000A]``, in LaTeX and Markdown alike (and as the
+report's other files print them, :func:`reporter.report.encodable_text`): ASCII
+and C1 control characters (with TAB, CR and LF), DEL, format characters (bidi
+embeddings, overrides and isolates, zero-width characters), the Unicode line and
+paragraph separators, and lone surrogates (the bytes of a file name that are not
+UTF-8). So no value can end a line, a paragraph, a table row or a code span, nor
+reorder or hide text. :func:`visible_text` gives that form.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 __all__ = ["escape_latex", "escape_latex_breakable", "escape_latex_typewriter",
-           "escape_markdown", "latex_url", "markdown_code"]
+           "escape_markdown", "latex_printed", "latex_url", "markdown_code", "markdown_url",
+           "visible_text"]
 
-# Characters LaTeX treats specially, and what prints them in any font encoding.
+# Controls, format characters, lone surrogates, line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in _HIDDEN
+
+
+def _code_point(char: str) -> str:
+    return f"[U+{ord(char):04X}]"
+
+
+def visible_text(value: object) -> str:
+    """``value`` with every control, format and separator character (see the module's
+    doc) written as its code point, ``[U+000A]``: the text a reader sees of it.
+
+    >>> visible_text("jwst_1241.pmap\\n<b>")
+    'jwst_1241.pmap[U+000A]<b>'
+    """
+    text = "" if value is None else str(value)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_code_point(char) if _hidden(char) else char for char in text)
+
+
+# Characters LaTeX treats specially, and what prints them in any font encoding
+# (\textquotedbl is T1's only: the straight quote is typewriter's, in OT1 too).
+# Brackets and the star are braced: a value at the start of a table row follows \\,
+# which would take "[1cm]" for a space to add (and loop forever on some) and "*"
+# for its starred form; in braces they are only text, wherever they are.
 _LATEX = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
     "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "~": r"\textasciitilde{}",
     "%": r"\%", "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
-    '"': r"\textquotedbl{}", "\n": " ", "\r": " ", "\t": " ",
+    '"': r"{\ttfamily\char34}", "[": "{[}", "]": "{]}", "*": "{*}",
 }
 # Non-ASCII characters common in astronomy, as commands every LaTeX knows.
 _LATEX_SYMBOLS = {
@@ -25,8 +65,9 @@ _LATEX_SYMBOLS = {
     "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "Å": r"\AA{}", "å": r"\aa{}",
     "ß": r"\ss{}", "ø": r"\o{}", "Ø": r"\O{}", "æ": r"\ae{}", "Æ": r"\AE{}", "ł": r"\l{}",
     "Ł": r"\L{}", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''",
-    "…": r"\ldots{}", "\u00a0": "~", "α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}",
-    "λ": r"\ensuremath{\lambda}", "Δ": r"\ensuremath{\Delta}", "σ": r"\ensuremath{\sigma}",
+    "…": r"\ldots{}", "\u00a0": r"\nobreakspace{}", "α": r"\ensuremath{\alpha}",
+    "β": r"\ensuremath{\beta}", "λ": r"\ensuremath{\lambda}", "Δ": r"\ensuremath{\Delta}",
+    "σ": r"\ensuremath{\sigma}",
 }
 # Combining accents (from Unicode decomposition) and the LaTeX accent commands for them.
 _ACCENTS = {
@@ -34,6 +75,9 @@ _ACCENTS = {
     "\u030a": "r", "\u0327": "c", "\u030c": "v", "\u0304": "=", "\u0306": "u",
     "\u0307": ".", "\u030b": "H", "\u0328": "k",
 }
+# Pairs the text fonts set as one glyph (dashes, quotes, inverted marks, T1's
+# guillemets and low quotes): two characters of a value that meet so stay two.
+_LIGATURES = frozenset({"--", "``", "''", ",,", "!`", "?`", "<<", ">>"})
 
 
 def escape_latex(value: object) -> str:
@@ -42,16 +86,36 @@ def escape_latex(value: object) -> str:
     >>> escape_latex("jw01345_nrca1_cal.fits & 50% of $x^2$ {}")
     'jw01345\\\\_nrca1\\\\_cal.fits \\\\& 50\\\\% of \\\\$x\\\\textasciicircum{}2\\\\$ \\\\{\\\\}'
     """
+    return _escape(value, False, {})
+
+
+def latex_printed(value: object) -> str:
+    """The characters LaTeX prints for ``escape_latex(value)``, near enough to estimate
+    widths: each character no LaTeX font has becomes its code point, ``[U+6F22]``."""
     text = "" if value is None else str(value)
-    out = []
-    for char in text:
-        if char in _LATEX:
-            out.append(_LATEX[char])
-        elif char.isascii():
-            out.append(char if char.isprintable() else " ")
-        else:
-            out.append(_latex_non_ascii(char))
-    return "".join(out)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_code_point(char) if _latex_char(char, {}).startswith("{[}U+") else char
+                   for char in text)
+
+
+def _latex_char(char: str, special: dict[str, str]) -> str:
+    """One character as LaTeX: ``special`` first (typewriter type), then TeX's specials,
+    printable ASCII as itself, letters with accents as accent commands, and anything
+    else as its code point."""
+    found = special.get(char) or _LATEX.get(char)
+    if found is not None:
+        return found
+    if char.isascii():
+        return char if char.isprintable() else _latex_code_point(char)
+    if _hidden(char):
+        return _latex_code_point(char)
+    return _latex_non_ascii(char)
+
+
+def _latex_code_point(char: str) -> str:
+    # The brackets braced, as every bracket: visible, never an optional argument.
+    return "{[}" + f"U+{ord(char):04X}" + "{]}"
 
 
 #: Characters after which a long value (a file name) may break across lines.
@@ -83,10 +147,13 @@ def escape_latex_breakable(value: object) -> str:
 
 def _escape(value: object, breakable: bool, special: dict[str, str]) -> str:
     text = "" if value is None else str(value)
-    out = []
+    out: list[str] = []
     run = 0
     for index, char in enumerate(text):
-        out.append(special.get(char) or escape_latex(char))
+        piece = _latex_char(char, special)
+        if out and out[-1][-1] + piece[0] in _LIGATURES:
+            out.append("{}")
+        out.append(piece)
         if not breakable:
             continue
         run += 1
@@ -111,7 +178,7 @@ def _latex_non_ascii(char: str) -> str:
             text = f"\\{_ACCENTS[mark]}{{{text}}}"
         return text
     # Anything else prints as its code point: visible, never a command, always compiles.
-    return f"[U+{ord(char):04X}]"
+    return _latex_code_point(char)
 
 
 _DOI = re.compile(r"^10\.\d{4,9}/[A-Za-z0-9._;()/:-]+$")
@@ -125,28 +192,42 @@ def latex_url(value: object) -> str:
         "{", "").replace("}", "")
 
 
-# What can start emphasis, code, a link, HTML, a table cell, strikethrough or an
-# entity anywhere in a line. Templates never put a value at the start of a line,
-# where '#', '-' or '1.' would matter.
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&])")
+# What can start emphasis, code, a link, an image, HTML, a table cell, strikethrough,
+# an entity or (GitHub) mathematics anywhere in a line; '#' would close a heading
+# at the end of one. Templates never put a value at the start of a line, where '-'
+# or '1.' would matter.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&#$])")
 
 
 def escape_markdown(value: object) -> str:
-    """Text that Markdown renders exactly as ``value`` reads (no emphasis, links, HTML)."""
-    text = "" if value is None else str(value)
-    return _MARKDOWN.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
+    """Text that Markdown renders exactly as ``value`` reads (:func:`visible_text`): no
+    emphasis, link, HTML or line break; in a table cell too (``|`` is escaped)."""
+    return _MARKDOWN.sub(r"\\\1", visible_text(value))
 
 
-def markdown_code(value: object) -> str:
-    """A Markdown code span that shows ``value`` exactly, whatever backticks it holds.
+def markdown_code(value: object, *, cell: bool = False) -> str:
+    """A Markdown code span that shows ``value`` exactly (:func:`visible_text`),
+    whatever backticks it holds; ``cell``: for a table cell, where ``|`` ends the
+    cell even inside a code span unless escaped (GFM).
 
-    The fence is one backtick longer than the longest run inside (CommonMark), and
-    line breaks become spaces, so a value can never end the paragraph it is in.
+    The fence is one backtick longer than the longest run inside (CommonMark); no
+    line break is left, so a value can never end the paragraph it is in.
     """
-    text = ("" if value is None else str(value)).replace("\r", " ").replace("\n", " ")
+    text = visible_text(value)
+    if not text:
+        return ""  # an empty code span does not exist: two backticks would print
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     if text.startswith("`") or text.endswith("`") or (
             text.startswith(" ") and text.endswith(" ") and text.strip()):
         text = f" {text} "
+    if cell:
+        text = text.replace("|", "\\|")
     return f"{fence}{text}{fence}"
+
+
+def markdown_url(value: object) -> str:
+    """A link target: everything but the characters of a URL percent-encoded, so that
+    no parenthesis, space or angle bracket can end or change it (and hidden characters
+    in their visible form, :func:`visible_text`: a lone surrogate has no UTF-8)."""
+    return quote(visible_text(value), safe="/:;.,_-~?=&#%+@!$'*")

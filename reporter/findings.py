@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .checks import SEVERITY_ORDER, Finding
+from .escape import escape_markdown, markdown_code
 from .knowledge import Knowledge
 
 __all__ = ["FAIL_ON", "failed", "format_json", "format_markdown", "format_text"]
@@ -42,8 +43,8 @@ def format_text(findings: Sequence[Finding], *, checked: int, knowledge: Knowled
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if colour else text
 
-    lines = [f"Checked {checked} file{'s' if checked != 1 else ''} against the knowledge base "
-             f"as of {knowledge.as_of}: {_counts(findings)}."]
+    lines = [(f"Checked {checked} file{'s' if checked != 1 else ''} against the knowledge base "
+              f"as of {knowledge.as_of}: {_counts(findings)}.")]
     for severity in ("error", "warning", "info"):
         group = [f for f in findings if f.severity == severity]
         if not group:
@@ -78,30 +79,25 @@ def format_json(findings: Sequence[Finding], *, checked: int, knowledge: Knowled
     return json.dumps(document, indent=1, ensure_ascii=False, default=str) + "\n"
 
 
-def _md(text: str) -> str:
-    # Header values end up in messages: keep them from becoming Markdown.
-    for char in "\\`*_[]<>|#":
-        text = text.replace(char, "\\" + char)
-    return text
-
-
 def format_markdown(findings: Sequence[Finding], *, checked: int, knowledge: Knowledge,
                     max_files: int = 10) -> str:
     """A Markdown report: one section per severity, one item per finding."""
     lines = ["# Provenance check", "",
-             f"Checked {checked} files against the jwst-provenance knowledge base as of "
-             f"{knowledge.as_of}: {_counts(findings)}."]
+             (f"Checked {checked} files against the jwst-provenance knowledge base as of "
+              f"{knowledge.as_of}: {_counts(findings)}.")]
     for severity in ("error", "warning", "info"):
         group = [f for f in findings if f.severity == severity]
         if not group:
             continue
         lines += ["", f"## {_HEADINGS[severity]} ({len(group)})", ""]
         for finding in group:
-            lines.append(f"- **{finding.code} {_md(finding.title)}**: {_md(finding.message)}")
-            lines.append(f"  - What to do: {_md(finding.action)}")
-            lines.append(f"  - Source: {_md(finding.source)}")
+            # Messages quote header values and paths are file names: both untrusted.
+            lines.append(f"- **{escape_markdown(finding.code)} {escape_markdown(finding.title)}**:"
+                         f" {escape_markdown(finding.message)}")
+            lines.append(f"  - What to do: {escape_markdown(finding.action)}")
+            lines.append(f"  - Source: {escape_markdown(finding.source)}")
             shown = finding.files[:max_files]
-            files = ", ".join(f"`{path.replace('`', '')}`" for path in shown)
+            files = ", ".join(markdown_code(path) for path in shown)
             more = f" and {len(finding.files) - len(shown)} more" if len(shown) < len(finding.files) else ""
             lines.append(f"  - Files ({len(finding.files)}): {files}{more}")
     return "\n".join(lines) + "\n"

@@ -35,6 +35,7 @@ from .escape import (
     escape_markdown,
     latex_url,
     markdown_code,
+    markdown_url,
 )
 from .paper import PaperContext
 from .prose import Code, Count
@@ -231,11 +232,11 @@ def _environment(to: str, template_dirs: Sequence[str | os.PathLike[str]],
             cells=lambda row, layout=None: [_cell(value, house, escape_markdown)
                                             for value in row])
     environment.filters.update(escape_latex=escape_latex, escape_md=escape_markdown,
-                               latex_url=latex_url, md_url=_markdown_url,
+                               latex_url=latex_url, md_url=markdown_url, cite_key=_cite_key,
                                md_table=lambda rows, columns, code=(): _markdown_table(rows, columns, house, code),
                                and_list=_and_list,
                                md_doi_link=lambda doi: (f"[doi:{escape_markdown(doi)}]"
-                                                        f"(https://doi.org/{_markdown_url(doi)})"),
+                                                        f"(https://doi.org/{markdown_url(doi)})"),
                                count=lambda value: _number(value, house),
                                words=lambda value: _number(value, house, words=True),
                                prefixed=lambda values, prefix: [prefix + str(v) for v in values])
@@ -252,9 +253,13 @@ def _and_list(items: Any) -> str:
     return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
-def _markdown_url(value: object) -> str:
-    # Parentheses and spaces would end a Markdown link target early.
-    return str(value).replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+_CITE_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9:_.+-]")
+
+
+def _cite_key(key: object) -> str:
+    # Keys are made from versions (reporter.bib keeps them to letters, digits and
+    # ':_-'); what a \cite could not take, or a brace, is never passed on.
+    return _CITE_KEY_UNSAFE.sub("_", str(key))
 
 
 def _markdown_table(rows: Sequence[Sequence[object]], columns: Sequence[Any],
@@ -267,7 +272,7 @@ def _markdown_table(rows: Sequence[Sequence[object]], columns: Sequence[Any],
 
     def cell(value: object, index: int) -> str:
         if index in code and value not in ("", None):
-            return markdown_code(value).replace("|", "\\|")
+            return markdown_code(value, cell=True)
         return _cell(value, house, escape_markdown)
 
     heads = [getattr(c, "head", c) for c in columns]

@@ -22,6 +22,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .escape import latex_printed
+
 __all__ = ["Column", "TableLayout", "fit_table"]
 
 #: Widths of text characters in Computer Modern Roman 10 pt (cmr10.tfm), in em, 2%
@@ -69,7 +71,8 @@ class Column:
     keep: bool = False
 
     def width(self, value: object) -> float:
-        text = str(value)
+        # What the cell prints: a character no font has prints as [U+6F22].
+        text = latex_printed(value)
         if self.kind == "code":
             return len(text) * CODE_EM
         return _text_width(text)

@@ -405,7 +405,7 @@ def test_findings_are_sorted_by_severity_then_code():
     ])
     keys = [(SEVERITY_ORDER[f.severity], f.code) for f in findings]
     assert keys == sorted(keys)
-    assert [f.severity for f in findings][0] == "error"
+    assert findings[0].severity == "error"
     assert findings[-1].severity == "info"
     assert {"JP001", "JP003", "JP101", "JP202", "JP302", "JP401", "JP501", "JP601"} <= \
         {f.code for f in findings}
@@ -571,7 +571,7 @@ def test_real_level_1b_headers_give_jp003_not_jp002(real):
 
 @needs_headers
 def test_real_headers_missing_instrume_or_exp_type(real):
-    inventory, findings = real
+    inventory, _ = real
     by_name = {Path(r.path).name: r for r in inventory}
     no_instrume = by_name["jwst__add_wcs_with_mast_fgs1.fits"]
     no_exp_type = by_name["jwst__datamodels_headers.fits"]
@@ -652,3 +652,22 @@ def test_format_markdown_escapes_header_values():
     assert r"R\_FLAT = \*bold\*\_x\_ in 1 file" in markdown
     assert "## Warnings (1)" in markdown
     assert "`t_cal.fits`" in markdown
+
+
+def test_format_markdown_keeps_line_breaks_and_html_of_values_inert():
+    from markdown_it import MarkdownIt
+
+    name = "t_[x]\n\n<img src=x onerror=alert(1)>`_cal.fits"
+    findings = run([cal(name, NRC_IMAGE, R_FLAT="x\n\n<script>alert(1)</script>\n# heading")])
+    markdown = format_markdown(findings, checked=1, knowledge=KNOWLEDGE)
+    parser = MarkdownIt("commonmark", {"html": True})
+    tokens = parser.parse(markdown)
+    children = [child for token in tokens for child in token.children or ()]
+    assert not [t for t in [*tokens, *children] if t.type in ("html_block", "html_inline")]
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["Provenance check", "Warnings (1)"]  # no heading of a value's
+    rendered = parser.render(markdown)
+    assert "<img" not in rendered and "<script" not in rendered
+    # The file name whole, in one code span, its line breaks shown.
+    assert "t_[x][U+000A][U+000A]<img src=x onerror=alert(1)>`_cal.fits" in [
+        c.content for c in children if c.type == "code_inline"]

@@ -26,7 +26,7 @@ def _latex_ready() -> bool:
     if not (shutil.which("pdflatex") and shutil.which("pdftotext") and shutil.which("kpsewhich")):
         return False
     found = subprocess.run(["kpsewhich", "aastex631.cls", "mnras.cls", "lmodern.sty", "epsf.sty"],
-                           capture_output=True, text=True).stdout.split()
+                           capture_output=True, text=True, check=False).stdout.split()
     return len(found) == 4
 
 
@@ -48,8 +48,10 @@ needs_pdflatex = pytest.mark.skipif(
     ("café", r"caf\'{e}"),
     ("Ångström µm", r"\AA{}ngstr\"{o}m \ensuremath{\mu}m"),
     ("ï", r"\"{\i}"),
-    ("漢", "[U+6F22]"),
-    ("line\nbreak", "line break"),
+    ("漢", "{[}U+6F22{]}"),
+    ("line\nbreak", "line{[}U+000A{]}break"),
+    ("[1cm]", "{[}1cm{]}"),
+    ("*", "{*}"),
     (None, ""),
     (1345, "1345"),
 ])
@@ -66,6 +68,8 @@ def test_escape_latex(value, expected):
     ("`code`", r"\`code\`"),
     ("&amp;", r"\&amp;"),
     ("back\\slash", r"back\\slash"),
+    ("a\n\nb", r"a\[U+000A\]\[U+000A\]b"),
+    ("# $x$", r"\# \$x\$"),
 ])
 def test_escape_markdown(value, expected):
     assert escape_markdown(value) == expected
@@ -100,6 +104,34 @@ def hostile_context(tmp_path_factory):
     write(folder / HOSTILE_NAME, fits_bytes(CAL_VER=HOSTILE_VERSION, CAL_VCS="abc"))
     write(folder / "jw01345001001_02101_00002_nrca2_cal.fits", fits_bytes())
     inventory = reporter.scan([str(folder)], jobs=1)
+    knowledge = reporter.load_knowledge()
+    return paper_context(inventory, reporter.check(inventory, knowledge), knowledge,
+                         dois=["10.17909/abcd-1234"])
+
+
+#: Values that would act where the templates print them: a PROGRAM that starts a
+#: table row (after \\\\, which takes [..] and *), a CRDS_CTX whose blank line would
+#: end Markdown's paragraph before an HTML tag, control characters, a file name that
+#: is not UTF-8.
+PAYLOADS = {"PROGRAM": "[1cm]", "CAL_VER": '["id"]',
+            "CRDS_CTX": "jwst_1241.pmap\n\n<img src=x onerror=alert(1)>"}
+PAYLOAD_NAMES = ("jw01345_[x]\n\n<b onclick=alert(1)>_cal.fits", "jw01345_\udcff\x1b[31m\u202e_cal.fits")
+
+
+@pytest.fixture(scope="module")
+def payload_context():
+    from reporter.records import KeywordMap, ProvenanceRecord
+
+    def record(path, **keywords):
+        core = {"INSTRUME": "NIRCAM", "EXP_TYPE": "NRC_IMAGE", "DETECTOR": "NRCA1",
+                "CAL_VCS": "RELEASE", "DATE": "2024-06-20T12:00:00.000", **keywords}
+        empty = KeywordMap.from_dict({})
+        return ProvenanceRecord.build(path, KeywordMap.from_dict(core), empty, empty)
+
+    inventory = reporter.Inventory([
+        record(PAYLOAD_NAMES[0], **PAYLOADS),
+        record(PAYLOAD_NAMES[1], PROGRAM="*starred", CAL_VER="1.14.0\x07",
+               CRDS_CTX="jwst_1241.pmap")])
     knowledge = reporter.load_knowledge()
     return paper_context(inventory, reporter.check(inventory, knowledge), knowledge,
                          dois=["10.17909/abcd-1234"])
@@ -144,8 +176,10 @@ def printed(value: str, text: str) -> bool:
 def compile_latex(folder: Path, style: str, body: str) -> tuple[str, str]:
     (folder / "body.tex").write_text(body, encoding="utf-8")
     (folder / "doc.tex").write_text(DOCUMENTS[style], encoding="utf-8")
+    # The timeout stops an endless loop (a value once sent pdflatex into one).
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-                            cwd=folder, capture_output=True, text=True, errors="replace")
+                            cwd=folder, capture_output=True, text=True, errors="replace",
+                            check=False, timeout=300)
     log = (folder / "doc.log").read_text(errors="replace") if (folder / "doc.log").exists() else ""
     assert result.returncode == 0, f"pdflatex failed for {style}:\n{result.stdout[-3000:]}"
     text = subprocess.run(["pdftotext", "-layout", "doc.pdf", "-"], cwd=folder,
@@ -173,6 +207,30 @@ def test_example_dataset_compiles_in_every_style(style, examples_context, tmp_pa
     assert "Undefined control sequence" not in log
     assert printed("jw02736003001_02105_00001_nis_cal.fits.gz", text)
     assert "NAS 5-03127" in text
+
+
+# LaTeX's default encoding (OT1), which AASTeX and a plain article keep: no symbol
+# of the escaping may need T1.
+OT1_DOCUMENT = "\\documentclass{article}\n\\begin{document}\n\\input{body}\n\\end{document}\n"
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("style", [*STYLES, "generic-ot1"])
+def test_payloads_compile_and_print_as_themselves(style, payload_context, tmp_path):
+    body = render(payload_context, to="latex", style=style.removesuffix("-ot1"))
+    if style.endswith("-ot1"):
+        DOCUMENTS[style] = OT1_DOCUMENT  # compile_latex looks documents up by style
+    log, text = compile_latex(tmp_path, style, body)
+    assert not re.search(r"^! |Undefined control sequence|Missing character", log, re.MULTILINE)
+    for value in ("[1cm]", '["id"]', "*starred", "jwst_1241.pmap[U+000A][U+000A]",
+                  "jw01345_[x][U+000A][U+000A]", "[U+DCFF][U+001B][31m[U+202E]_cal.fits",
+                  "1.14.0[U+0007]"):
+        # OT1 draws \\_ as a rule: seen, but not in the PDF's text.
+        for piece in value.split("_") if style.endswith("-ot1") else [value]:
+            assert printed(piece, text), (value, piece)
+    # The summary table's rows start with the program: it is printed, then the instrument.
+    joined = "".join(text.split())
+    assert "[1cm]NIRCam" in joined and "*starredNIRCam" in joined
 
 
 # Markdown, parsed by a real parser -----------------------------------------
@@ -210,6 +268,28 @@ def test_markdown_rows_have_the_right_number_of_cells(hostile_context):
         rows += token.type == "tr_open"
         cells += token.type in ("td_open", "th_open")
     assert rows == 3 and cells == 3 * 5  # File, Mode, CAL_VER, CRDS_CTX, Processed
+
+
+def test_markdown_payloads_render_no_html_and_stay_in_their_paragraph(payload_context):
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    markdown = render(payload_context, to="markdown", style="generic")
+    tokens = parser.parse(markdown)
+    assert "html_inline" not in [t.type for t in tokens for t in t.children or ()]
+    assert all(t.content.startswith("<!-- The ") for t in tokens if t.type == "html_block")
+    rendered = parser.render(markdown)
+    assert "<img" not in rendered and "<b" not in rendered
+    code = [c.content for t in tokens for c in t.children or () if c.type == "code_inline"]
+    assert "jwst_1241.pmap[U+000A][U+000A]<img src=x onerror=alert(1)>" in code
+    assert "jw01345_[x][U+000A][U+000A]<b onclick=alert(1)>_cal.fits" in code
+    assert "jw01345_[U+DCFF][U+001B][31m[U+202E]_cal.fits" in code
+    # The context stays in its sentence or its table row.
+    holding = [(tokens[i - 1].type, t.content) for i, t in enumerate(tokens)
+               if t.type == "inline" and "onerror" in t.content]
+    assert holding and all(kind == "td_open" or "were processed with" in text
+                           for kind, text in holding), holding
+    assert not re.search(r"\n\s*<img", markdown)
 
 
 # The text says what it should ---------------------------------------------
