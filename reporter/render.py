@@ -253,12 +253,13 @@ def _and_list(items: Any) -> str:
     return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
-_CITE_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9:_.+-]")
+# What would end a key, the list of keys or \cite itself, or act in TeX.
+_CITE_KEY_UNSAFE = re.compile(r"[\s{}\\%#,~^$&\x00-\x1f\x7f]")
 
 
 def _cite_key(key: object) -> str:
-    # Keys are made from versions (reporter.bib keeps them to letters, digits and
-    # ':_-'); what a \cite could not take, or a brace, is never passed on.
+    # Our keys are made from versions (reporter.bib keeps them to letters, digits and
+    # ':_-'); an author's own keep what \cite takes. Nothing else is passed on.
     return _CITE_KEY_UNSAFE.sub("_", str(key))
 
 
