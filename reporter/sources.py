@@ -6,9 +6,15 @@ but never around a loop), glob patterns expanded here rather than by the shell
 argument limit), and ``@manifest.txt`` files listing one input per line.
 
 Nothing here opens a FITS file. What cannot be scanned becomes a :class:`Problem`
-(a missing file, a symbolic-link loop) that the scan turns into a record with an
-error; what is deliberately left out (a ``README.txt`` in a data folder) becomes a
+(a missing file, a symbolic-link loop, a FIFO or device with a FITS name: code
+``not-regular``) that the scan turns into a record with an error; what is
+deliberately left out (a ``README.txt`` in a data folder) becomes a
 :class:`Skipped` entry, shown with ``--verbose``.
+
+Names are ``str``: a name whose bytes are not UTF-8 (on the command line, in a
+folder, in a manifest) is the ``str`` :func:`os.fsdecode` gives, with surrogate
+escapes, and entries, problems and records keep exactly that ``str`` (the reader
+opens it as the same bytes).
 """
 
 from __future__ import annotations
@@ -16,14 +22,18 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .headers import not_regular_message
 from .modes import FITS_EXTENSIONS
 
 __all__ = ["Expansion", "Problem", "Skipped", "expand_inputs", "is_fits_name"]
 
 _GLOB_MAGIC = re.compile(r"[*?[]")
+# In a folder listing, in place of a file's identity: not a regular file.
+_NOT_REGULAR = -1
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -88,7 +98,8 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]],
     """
     expander = _Expander(storage_options)
     for item in inputs:
-        expander.add(os.fspath(item), origin=None)
+        # Bytes names become the str Python uses for file names (surrogate escapes).
+        expander.add(os.fsdecode(item), origin=None)
     return expander.result
 
 
@@ -144,14 +155,17 @@ class _Expander:
             return
         self._manifests.add(key)
         try:
-            with open(manifest, encoding="utf-8") as stream:
-                lines = stream.read().splitlines()
+            with open(manifest, "rb") as stream:
+                data = stream.read()
         except FileNotFoundError:
             self._problem(manifest, "missing", "manifest file not found")
             return
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             self._problem(manifest, "unreadable", f"cannot read manifest: {exc}")
             return
+        # Each line is a file name: decoded as the system decodes names, so that a
+        # name that is not UTF-8 still names its file.
+        lines = [os.fsdecode(line) for line in data.removeprefix(b"\xef\xbb\xbf").splitlines()]
         base = os.path.dirname(manifest)
         for line in lines:
             entry = line.strip()
@@ -188,6 +202,21 @@ class _Expander:
             return
         self._seen_files.add(key)
         self.result.entries.append(path)
+
+    def _not_regular(self, path: str) -> None:
+        """A FIFO, socket or device found in a folder: reading it could block forever."""
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return  # gone since the listing
+        if stat.S_ISREG(mode):  # replaced by a file since the listing
+            self._add_file(path, explicit=False)
+        elif stat.S_ISDIR(mode):
+            return
+        elif is_fits_name(path):
+            self._problem(path, "not-regular", not_regular_message(mode))
+        else:
+            self.result.skipped.append(Skipped(path, not_regular_message(mode)))
 
     def _walk(self, top: str) -> None:
         # Iterative depth-first walk; directories are identified by (device, inode)
@@ -233,6 +262,8 @@ class _Expander:
                                 files.append((entry.name, None))  # stat'ed later
                             else:
                                 broken.append(entry.name)
+                        elif not entry.is_file():  # a FIFO, socket or device: never opened
+                            files.append((entry.name, _NOT_REGULAR))
                         else:
                             # scandir gives the inode for free: no stat per file.
                             files.append((entry.name, _identity(info.st_dev, entry.inode())))
@@ -248,6 +279,9 @@ class _Expander:
                     self.result.skipped.append(Skipped(path, "broken symbolic link"))
             files.sort()
             for name, file_identity in files:
+                if file_identity == _NOT_REGULAR:
+                    self._not_regular(os.path.join(directory, name))
+                    continue
                 self._add_file(os.path.join(directory, name), explicit=False,
                                identity=file_identity)
             subdirs = [os.path.join(directory, name) for name in sorted(subdirs)]

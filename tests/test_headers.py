@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 import warnings
 
 import pytest
 from astropy.io import fits
 
-from reporter.headers import CORE_KEYWORDS, parse_header, read_header_bytes, read_provenance
+from reporter import headers
+from reporter.headers import (
+    CORE_KEYWORDS,
+    HeaderError,
+    parse_header,
+    read_header_bytes,
+    read_provenance,
+)
 
 # One value for every keyword the scan extracts, typed as JWST products type them.
 EVERY_KEYWORD = {
@@ -71,7 +81,7 @@ def test_every_reference_file_and_step_keyword_is_extracted(tmp_path):
     cards = {"CAL_VER": "1.14.0", "R_FLAT": "crds://jwst_nircam_flat_0345.fits",
              "R_DARK": "N/A", "R_PHOTOM": "/home/me/my_photom.fits",
              "S_JUMP": "COMPLETE", "S_FLAT": "SKIPPED", "S_NEWSTP": "FAILED"}
-    found, values = extracted(write_fits(tmp_path / "a.fits", cards))
+    _, values = extracted(write_fits(tmp_path / "a.fits", cards))
     assert dict(zip(*values.reference_files)) == {
         "R_FLAT": "crds://jwst_nircam_flat_0345.fits", "R_DARK": "N/A",
         "R_PHOTOM": "/home/me/my_photom.fits"}
@@ -178,3 +188,109 @@ def test_parse_header_takes_bytes_before_end():
     values = parse_header(raw)
     assert dict(zip(*values.core)) == {"CAL_VER": "1.12.5", "TSOVISIT": True,
                                        "PROGRAM": 1345, "CRDS_CTX": None}
+
+
+# --- files that are not regular files, and names that are not UTF-8 ---------------
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+
+# Run in a child process with a time limit, so that a read that blocks fails the
+# test instead of hanging the suite.
+_READ_IN_CHILD = """
+import sys
+from reporter.scanner import read_record
+record = read_record(sys.argv[1])
+print(record.error_code, record.error, sep="|")
+"""
+
+
+def _read_in_child(path):
+    done = subprocess.run([sys.executable, "-c", _READ_IN_CHILD, os.fspath(path)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip().split("|", 1)
+
+
+@needs_fifo
+def test_fifo_is_a_record_not_a_read_that_waits(tmp_path):
+    fifo = tmp_path / "jw_pipe_cal.fits"
+    os.mkfifo(fifo)
+    assert _read_in_child(fifo) == ["not-regular", "is a FIFO, not a regular file"]
+    with pytest.raises(HeaderError) as caught:
+        read_header_bytes(fifo)
+    assert caught.value.code == "not-regular"
+
+
+def test_socket_is_a_record(tmp_path):
+    socket_module = pytest.importorskip("socket")
+    if not hasattr(socket_module, "AF_UNIX"):
+        pytest.skip("no Unix sockets here")
+    path = tmp_path / "s_cal.fits"
+    with socket_module.socket(socket_module.AF_UNIX) as server:
+        try:
+            server.bind(os.fspath(path))
+        except OSError as exc:  # a path too long for a socket name
+            pytest.skip(f"cannot bind a socket here: {exc}")
+        with pytest.raises(HeaderError) as caught:
+            read_header_bytes(path)
+    assert (caught.value.code, caught.value.message) == ("not-regular",
+                                                         "is a socket, not a regular file")
+
+
+def test_character_device_is_a_record():
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(HeaderError) as caught:
+        read_header_bytes("/dev/zero")  # would otherwise read zeros up to the limit
+    assert caught.value.message == "is a character device, not a regular file"
+
+
+def test_name_that_is_not_utf8_is_read_and_kept(tmp_path):
+    name = os.path.join(os.fsencode(tmp_path), b"jw_\xff\xfe_cal.fits")
+    write_fits(tmp_path / "plain.fits", {"CAL_VER": "1.14.0"}).rename(os.fsdecode(name))
+    for given in (name, os.fsdecode(name)):
+        assert extracted(given)[0]["CAL_VER"] == "1.14.0"
+    from reporter.scanner import read_record
+
+    record = read_record(os.fsdecode(name))
+    assert record.ok and record.path == os.fsdecode(name) and "\udcff" in record.path
+
+
+# --- gzip members, header size, END -------------------------------------------------
+
+def test_gzip_members_concatenated_read_as_one_stream(tmp_path):
+    path = write_fits(tmp_path / "a.fits", {**EVERY_KEYWORD, "R_FLAT": "crds://f.fits"},
+                      data_bytes=20_000)
+    raw = path.read_bytes()
+    cut = raw.index(b"CRDS_CTX")  # the header spans both members
+    packed = tmp_path / "cat.fits.gz"
+    packed.write_bytes(gzip.compress(raw[:cut]) + gzip.compress(raw[cut:]))
+    assert extracted(packed)[0] == extracted(path)[0]
+    assert fits.getheader(packed)["CRDS_CTX"] == "jwst_1241.pmap"
+
+
+def test_gzip_member_followed_by_junk_is_broken_gzip(tmp_path):
+    raw = write_fits(tmp_path / "a.fits", {"CAL_VER": "1.14.0"}).read_bytes()
+    packed = tmp_path / "junk.fits.gz"
+    assert raw.index(b"END     ") > 200
+    packed.write_bytes(gzip.compress(raw[:200]) + b"not gzip at all")
+    with pytest.raises(HeaderError) as caught:
+        read_provenance(packed)
+    assert caught.value.code == "bad-gzip"
+
+
+def test_no_end_error_names_the_limit_and_an_end_like_card(tmp_path, monkeypatch):
+    # A smaller limit for the test; the message and the bound are what matter.
+    monkeypatch.setattr(headers, "MAX_HEADER_BYTES", 64 * 2880)
+    cards = ["SIMPLE  =                    T", "END     but with text"]
+    body = "".join(card.ljust(80) for card in cards).encode()
+    path = tmp_path / "noend.fits"
+    path.write_bytes(body.ljust(200 * 2880, b" "))
+    with pytest.raises(HeaderError) as caught:
+        read_provenance(path)
+    assert caught.value.code == "no-end"
+    assert "(180 KiB)" in caught.value.message
+    assert "card 2, 'END     but with text', starts with END" in caught.value.message
+
+
+def test_header_limit_is_far_above_a_mebibyte():
+    assert headers.MAX_HEADER_BYTES >= 64 * 1024 * 1024

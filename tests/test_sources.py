@@ -11,7 +11,6 @@ import reporter
 from reporter.errors import NoFilesFound
 from reporter.sources import Problem, Skipped, expand_inputs
 
-
 # --------------------------------------------------------------------------- helpers
 
 needs_symlinks = pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
@@ -494,3 +493,63 @@ def test_folder_with_only_notes_raises_and_lists_skipped(tmp_path):
 def test_no_inputs_raises_no_files_found():
     with pytest.raises(NoFilesFound, match="no inputs given"):
         reporter.scan([], jobs=1)
+
+
+# --------------------------------------------------------------------------- not regular files, names not UTF-8
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+
+_SCAN_IN_CHILD = """
+import sys
+import reporter
+for record in reporter.scan(sys.argv[1:], jobs=1).records:
+    print(record.path.rsplit("/", 1)[-1], record.error_code, sep="|")
+"""
+
+
+@needs_fifo
+def test_fifo_in_a_folder_is_a_problem_and_never_opened(tmp_path):
+    good = write(tmp_path / "data" / "a_cal.fits")
+    os.mkfifo(tmp_path / "data" / "b_cal.fits")
+    os.mkfifo(tmp_path / "data" / "notes.txt")
+    expansion = expand_inputs([str(tmp_path / "data")])
+    assert expansion.files == [good]
+    assert expansion.problems == [Problem(str(tmp_path / "data" / "b_cal.fits"), "not-regular",
+                                          "is a FIFO, not a regular file")]
+    assert Skipped(str(tmp_path / "data" / "notes.txt"),
+                   "is a FIFO, not a regular file") in expansion.skipped
+
+
+@needs_fifo
+@pytest.mark.parametrize("how", ["folder", "explicit", "glob"])
+def test_scan_with_a_fifo_finishes(tmp_path, how):
+    """A child process with a time limit: a scan that blocks on the FIFO fails the test."""
+    import subprocess
+    import sys
+
+    write(tmp_path / "data" / "a_cal.fits")
+    fifo = tmp_path / "data" / "b_cal.fits"
+    os.mkfifo(fifo)
+    inputs = {"folder": [str(tmp_path / "data")],
+              "explicit": [str(tmp_path / "data" / "a_cal.fits"), str(fifo)],
+              "glob": [str(tmp_path / "data" / "*.fits")]}[how]
+    done = subprocess.run([sys.executable, "-c", _SCAN_IN_CHILD, *inputs], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["a_cal.fits|None", "b_cal.fits|not-regular"]
+
+
+def test_names_that_are_not_utf8_from_folder_argument_and_manifest(tmp_path):
+    base = os.fsencode(tmp_path)
+    name = os.path.join(base, b"jw_\xff_cal.fits")
+    with open(name, "wb") as stream:
+        stream.write(fits_bytes())
+    as_str = os.fsdecode(name)
+    assert "\udcff" in as_str
+    manifest = os.path.join(base, b"list.txt")
+    with open(manifest, "wb") as stream:
+        stream.write(b"jw_\xff_cal.fits\n")
+    assert expand_inputs([os.fsdecode(base)]).files == [as_str]
+    assert expand_inputs([name]).files == [as_str]  # bytes given: the same str
+    assert expand_inputs(["@" + os.fsdecode(manifest)]).files == [as_str]
+    [record] = reporter.scan([name], jobs=1).records
+    assert record.ok and record.path == as_str
