@@ -924,10 +924,9 @@ def bib(
             raise typer.BadParameter("give --in-place or --output, not both")
         base = load_knowledge(knowledge or _config().knowledge)
         data = _inventory_from(paths, inventory, jobs, timeout)
-        original = bib.read_text(encoding="utf-8") if bib else ""
         citations = _citations(data, base, bib)
         if in_place:
-            backup = write_in_place(bib, original, citations)
+            backup = write_in_place(bib, citations)  # reads the file's bytes itself
             typer.echo(f"added {len(citations.new_entries)} entries to {bib}"
                        + (f" (backup: {backup})" if backup else ""), err=True)
         elif output:

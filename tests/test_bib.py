@@ -477,8 +477,6 @@ def test_a_latin1_bib_is_read_and_appended_to_byte_for_byte(tmp_path, knowledge)
     assert b"@misc{jwst_pipeline_1_14_0," in merged
 
 
-@pytest.mark.xfail(strict=True, reason="the bib command reads --bib as UTF-8 text itself "
-                   "(cli.py) before the library reads its bytes")
 def test_the_command_takes_a_latin1_bib(tmp_path):
     path = tmp_path / "paper.bib"
     path.write_bytes(LATIN1)
