@@ -198,8 +198,14 @@ def read_remote(remote: RemoteFile, fs: Any, path: str, *, retries: int | None =
         stopped = _stopped(host, deadline, breaker)
         if stopped is not None:
             return ProvenanceRecord.failed(remote.url, *stopped, remote.size)
-        left = deadline.remaining()
-        limit = read_timeout if left is None else min(read_timeout, left)
+        started = time.monotonic()
+
+        def limit(started: float = started) -> float:
+            # Each request of this try gets what is left of the try's time and the scan's.
+            left = deadline.remaining()
+            spent = time.monotonic() - started
+            return read_timeout - spent if left is None else min(read_timeout - spent, left)
+
         try:
             values = parse_header(_remote_header(fs, path, limit))
         except HeaderError as exc:  # the bytes came, but are not a header
@@ -209,7 +215,8 @@ def read_remote(remote: RemoteFile, fs: Any, path: str, *, retries: int | None =
             code, transient = _classify(exc)
             message = f"{code}: {type(exc).__name__}: {exc}".strip()
             if isinstance(exc, TimeoutError) and not str(exc):  # say which limit
-                message = f"timeout: no whole answer within {limit:.3g} s"
+                message = (f"timeout: no whole answer within "
+                           f"{time.monotonic() - started:.3g} s")
             if not transient:
                 breaker.answered(host)
                 return ProvenanceRecord.failed(remote.url, code, message, remote.size)
@@ -239,7 +246,8 @@ def _stopped(host: str, deadline: Deadline, breaker: HostBreaker) -> tuple[str, 
     return None if why is None else ("host-unavailable", why)
 
 
-def _remote_header(fs: Any, path: str, limit: float | None = None) -> bytes:
+def _remote_header(fs: Any, path: str,
+                   limit: Callable[[], float | None] = lambda: None) -> bytes:
     """The header's bytes, through ranged reads of at most what is needed."""
     read = _range_reader(fs, path, limit)
     first = read(0, FIRST_RANGE)
@@ -262,9 +270,11 @@ def _remote_header(fs: Any, path: str, limit: float | None = None) -> bytes:
     return header_from_reads(first, _Buffered(more).read)
 
 
-def _range_reader(fs: Any, path: str, limit: float | None) -> Callable[[int, int], bytes]:
+def _range_reader(fs: Any, path: str,
+                  limit: Callable[[], float | None]) -> Callable[[int, int], bytes]:
     """``read(start, length)``: at most ``length`` bytes from ``start``, each call
-    bounded by ``limit`` seconds, whatever the server does with the Range header."""
+    bounded by ``limit()`` seconds (taken as the call starts), whatever the server
+    does with the Range header."""
     from fsspec.asyn import sync
 
     protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
@@ -276,7 +286,11 @@ def _range_reader(fs: Any, path: str, limit: float | None) -> Callable[[int, int
         return lambda start, length: fs.cat_file(path, start=start, end=start + length)[:length]
 
     def read(start: int, length: int) -> bytes:
-        return sync(fs.loop, stream, fs, path, start, length, timeout=limit)
+        seconds = limit()
+        # fsspec and aiohttp take a timeout of 0 as none at all: no time left is a timeout.
+        if seconds is not None and seconds <= 0:
+            raise TimeoutError()
+        return sync(fs.loop, stream, fs, path, start, length, timeout=seconds)
 
     return read
 

@@ -494,3 +494,11 @@ def test_a_map_refuses_to_share_values_of_another_type():
         mapping.share_values((1,))
     mapping.share_values((True,))
     assert mapping["R_DARK"] is True
+
+
+def test_no_time_left_is_a_timeout_not_no_limit(servers):
+    """A limit of 0 s (fsspec and aiohttp read 0 as "no limit") ends the read at once."""
+    bad = servers(SocketServer, never_answer)
+    inventory = guarded(reporter.scan, [f"{bad.url}/x_cal.fits"], jobs=1, read_timeout=0)
+    assert [r.error_code for r in inventory] == ["timeout"]
+    assert bad.accepted == 0  # nothing was sent: no time to wait for an answer
