@@ -253,8 +253,9 @@ def _and_list(items: Any) -> str:
     return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
-# What would end a key, the list of keys or \cite itself, or act in TeX.
-_CITE_KEY_UNSAFE = re.compile(r"[\s{}\\%#,~^$&\x00-\x1f\x7f]")
+# What would end a key, the list of keys or \cite itself, or act in TeX (an ADS
+# bibcode's '&', 2013A&A...558A..33A, does not).
+_CITE_KEY_UNSAFE = re.compile(r"[\s{}\\%#,~^$\x00-\x1f\x7f]")
 
 
 def _cite_key(key: object) -> str:

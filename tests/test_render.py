@@ -412,10 +412,11 @@ def test_citation_keys_cannot_leave_the_cite():
     inventory = reporter.scan([str(ROOT / "examples" / "data")], jobs=1)
     knowledge = reporter.load_knowledge()
     keys = {"jwst_pipeline_1_12_5": "a}\\input{x} %",
-            "jwst_pipeline_1_14_0": "Bushouse+2024:v1.14/jwst"}
+            "jwst_pipeline_1_14_0": "Bushouse+2024:v1.14/jwst", "astropy:2013": "2013A&A...558A..33A"}
     context = paper_context(inventory, reporter.check(inventory, knowledge), knowledge,
                             citation_keys=keys)
     software = render(context, to="latex", style="aastex", parts=["software"])
     assert "\\input" not in software and "%" not in software.split("\n", 3)[-1]
     assert "a__input_x___" in software  # the key, with what would act made inert
-    assert "Bushouse+2024:v1.14/jwst" in software  # an author's own key as it is
+    assert "Bushouse+2024:v1.14/jwst" in software  # an author's own keys as they are
+    assert "2013A&A...558A..33A" in software
