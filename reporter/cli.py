@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import ReporterError
-from .terminal import raw_stream, visible, visible_streams
+from .terminal import raw_stream, visible, visible_excepthook, visible_streams
 
 
 class _VisibleGroup(TyperGroup):
@@ -32,6 +32,9 @@ class _VisibleGroup(TyperGroup):
     runs: every message, table and error of every command, click's own included."""
 
     def main(self, *args, **kwargs):
+        # Set here, after typer's own hook: an uncaught error's traceback is printed
+        # after these streams are gone, and may quote a file name or a header value.
+        sys.excepthook = visible_excepthook
         with visible_streams():
             return super().main(*args, **kwargs)
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import traceback
 import unicodedata
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-__all__ = ["hidden", "raw_stream", "visible", "visible_streams"]
+__all__ = ["hidden", "raw_stream", "visible", "visible_excepthook", "visible_streams"]
 
 # Anything but printable ASCII is a candidate; most of it (accents, µ) prints as itself.
 _CANDIDATE = re.compile(r"[^\n\x20-\x7e]")
@@ -71,7 +72,13 @@ def visible(text: str, *, newlines: bool = False) -> str:
 
 
 class _VisibleStream:
-    """A text stream that writes what it is given through :func:`visible`."""
+    """A text stream that writes what it is given through :func:`visible`.
+
+    It has no ``buffer`` and no ``detach``: click, seeing an ASCII stream, would
+    otherwise write to the bytes underneath and so past :func:`visible`.
+    """
+
+    _HIDDEN_ATTRIBUTES = frozenset({"buffer", "detach"})
 
     def __init__(self, stream: TextIO):
         self.raw = stream
@@ -79,8 +86,20 @@ class _VisibleStream:
     def write(self, text: str) -> int:
         if not isinstance(text, str):  # click probes for binary streams with b""
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self.raw.write(visible(text))
+        self.raw.write(self._encodable(visible(text)))
         return len(text)
+
+    def _encodable(self, text: str) -> str:
+        # A character the stream cannot encode (é on an ASCII terminal) is written as
+        # an escape rather than stopping the command with UnicodeEncodeError.
+        encoding = getattr(self.raw, "encoding", None)
+        if not encoding or text.isascii():
+            return text
+        try:
+            text.encode(encoding, getattr(self.raw, "errors", None) or "strict")
+        except (UnicodeEncodeError, LookupError):
+            return text.encode(encoding, "backslashreplace").decode(encoding)
+        return text
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -93,7 +112,18 @@ class _VisibleStream:
         return self.raw.isatty()
 
     def __getattr__(self, name: str) -> Any:  # encoding, errors, fileno, ...
+        if name in self._HIDDEN_ATTRIBUTES:
+            raise AttributeError(name)
         return getattr(self.raw, name)
+
+
+def visible_excepthook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    """A :data:`sys.excepthook` printing the traceback through :func:`visible`: an
+    uncaught error's message may quote a header value or a file name."""
+    text = "".join(traceback.format_exception(kind, error, trace))
+    stream = raw_stream(sys.stderr)
+    stream.write(_VisibleStream(stream)._encodable(visible(text)))
+    stream.flush()
 
 
 def raw_stream(stream: TextIO) -> TextIO:

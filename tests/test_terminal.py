@@ -160,3 +160,50 @@ def test_colour_is_the_only_escape_check_prints_on_a_terminal(dataset, monkeypat
     # Every ESC is one of those colours; the data's own show as text.
     assert result.stdout.count("\x1b") == len(sequences)
     assert "\\x1b" in result.stdout
+
+
+def _subprocess(args, env_extra, cwd=None):
+    import subprocess
+    import sys
+    env = {**os.environ, **env_extra}
+    return subprocess.run([sys.executable, "-m", "reporter", *args], check=False,
+                          capture_output=True,
+                          env=env, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"},
+                                 {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}])
+def test_an_ascii_terminal_still_sees_every_control_as_an_escape(tmp_path, env):
+    # click writes to the bytes under an ASCII stream unless the stream has none.
+    (tmp_path / "jw01345001001_02101_00001_nrca1_cal.fits").write_bytes(fits_bytes())
+    (tmp_path / "notes_\x1b]0;title\x07\x1bc_café.txt").write_bytes(b"x")
+    # (JSON data on a pipe are written exactly, so only ASCII names there.)
+    json_folder = tmp_path / "json"
+    json_folder.mkdir()
+    (json_folder / "jw01345001001_02101_00001_nrca1_cal.fits").write_bytes(fits_bytes())
+    (json_folder / "notes_\x1b]0;title\x07\x1bc_caf.txt").write_bytes(b"x")
+    for args in (["scan", str(tmp_path), "--verbose"],
+                 ["scan", str(json_folder), "--verbose", "--format", "json"]):
+        result = _subprocess(args, env)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout + result.stderr
+        assert b"\x1b" not in out and b"\x07" not in out
+        assert b"notes_\\x1b]0;title\\x07\\x1bc_caf" in out
+
+
+def test_an_uncaught_error_prints_its_traceback_visibly(tmp_path):
+    # A crash's message may quote a file name: its traceback goes through visible() too.
+    (tmp_path / "boom.py").write_text(
+        "import reporter.cli as cli\n"
+        "@cli.app.command('boom')\n"
+        "def boom():\n"
+        "    raise RuntimeError('bad name \\x1b[2J\\x1b]0;x\\x07')\n"
+        "cli.app(prog_name='jwst-provenance', args=['boom'])\n")
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, str(tmp_path / "boom.py")], check=False,
+                            capture_output=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert b"RuntimeError: bad name \\x1b[2J\\x1b]0;x\\x07" in result.stderr
+    assert b"\x1b" not in result.stderr + result.stdout
