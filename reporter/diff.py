@@ -65,8 +65,9 @@ def _renamed(change: FileChange) -> bool:
     return os.path.basename(change.old_path) != os.path.basename(change.new_path)
 
 
-def load_side(spec: str, *, jobs: int | None = None) -> Inventory:
-    """An inventory file (.json, .ecsv, .csv), a lock file (.lock), or paths to scan."""
+def load_side(spec: str, *, jobs: int | None = None, timeout: float | None = None) -> Inventory:
+    """An inventory file (.json, .ecsv, .csv), a lock file (.lock), or paths to scan
+    (``timeout``: seconds for the remote reads of that scan, as in :func:`reporter.scan`)."""
     from .lock import read_lock
     from .scanner import scan
 
@@ -74,7 +75,7 @@ def load_side(spec: str, *, jobs: int | None = None) -> Inventory:
         return read_lock(spec)[0]
     if os.path.isfile(spec) and spec.rsplit(".", 1)[-1].lower() in ("json", "ecsv", "csv"):
         return Inventory.read(spec)
-    return scan([spec], jobs=jobs)
+    return scan([spec], jobs=jobs, timeout=timeout)
 
 
 def _identity(record: ProvenanceRecord) -> tuple | None:

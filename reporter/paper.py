@@ -14,6 +14,7 @@ print them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import Counter, defaultdict
@@ -29,8 +30,15 @@ from .modes import product_suffix
 from .prose import Code, Count, Prose, counted, join, prose, separated
 from .records import ProvenanceRecord
 
-__all__ = ["Caveat", "NothingToReport", "PaperContext", "TABLE_LIMIT", "check_doi",
-           "citation_key", "paper_context"]
+__all__ = [
+    "TABLE_LIMIT",
+    "Caveat",
+    "NothingToReport",
+    "PaperContext",
+    "check_doi",
+    "citation_key",
+    "paper_context",
+]
 
 #: Rule findings a reader of the paper should hear about (the rest are for the
 #: author); every known issue (JP2xx and a user's own) is for the reader too.
@@ -81,16 +89,28 @@ def check_doi(doi: str) -> str:
     """
     text = doi.strip()
     for prefix in ("https://doi.org/", "http://doi.org/", "doi:", "DOI:"):
-        if text.startswith(prefix):
-            text = text[len(prefix):]
+        text = text.removeprefix(prefix)
     if not _DOI.match(text):
         raise UsageError(f"{doi!r} is not a DOI (expected 10.17909/... from the MAST DOI service)")
     return text
 
 
+# A version as the pipeline writes them (PEP 440: release, pre, post, dev, local label).
+_VERSION_FORM = re.compile(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?"
+                           r"(\+[A-Za-z0-9]+(\.[A-Za-z0-9]+)*)?")
+
+
 def citation_key(cal_ver: str) -> str:
-    """The citation key of a pipeline version: ``1.12.5`` → ``jwst_pipeline_1_12_5``."""
-    return "jwst_pipeline_" + re.sub(r"[^A-Za-z0-9]+", "_", cal_ver).strip("_")
+    """The citation key of a pipeline version: ``1.12.5`` → ``jwst_pipeline_1_12_5``.
+
+    A value of any other form (a header can hold anything) gets a digest of itself
+    too, so that it can never take the key of a release (``1.14.0}`` is not 1.14.0).
+    """
+    key = "jwst_pipeline_" + re.sub(r"[^A-Za-z0-9]+", "_", cal_ver).strip("_")
+    if _VERSION_FORM.fullmatch(cal_ver):
+        return key
+    digest = hashlib.sha256(cal_ver.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{key.rstrip('_')}_{digest}"
 
 
 @dataclass(frozen=True)

@@ -270,3 +270,16 @@ def test_a_long_summary_keeps_every_row(style, knowledge):
                      render(context, style=style, parts=["summary"]))
     assert all(f"{program} & NIRCam & imaging & 1 &" in summary for program in range(1000, 1090))
     assert summary.count("(continued).") >= 2
+
+
+def test_citation_keys_of_different_versions_differ():
+    """A header can hold anything: no value may take the key of a release."""
+    from reporter.paper import citation_key
+
+    versions = ["1.14.0", "1.14.0}}}}", "1-14-0", "1.14.0 ", "1_14_0", "1.14.0\udcff",
+                "1.17.1.dev1143+gb0660ee76.d20250508", "1.14.1rc1", "1.14.1.post2"]
+    keys = [citation_key(v) for v in versions]
+    assert len(set(keys)) == len(versions), keys
+    assert keys[0] == "jwst_pipeline_1_14_0"
+    assert keys[6] == "jwst_pipeline_1_17_1_dev1143_gb0660ee76_d20250508"
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+", key) for key in keys)
