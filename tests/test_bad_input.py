@@ -17,7 +17,8 @@ from fitsfiles import fits_bytes, make_primary_header, write
 
 import reporter
 import reporter.headers
-from reporter.headers import BLOCK_SIZE, CARD_SIZE, MAX_HEADER_BYTES
+from reporter import headers
+from reporter.headers import BLOCK_SIZE, CARD_SIZE
 from reporter.scanner import read_record, scan_files
 
 KIB = 1024
@@ -79,6 +80,12 @@ def _no_end_whole_blocks(good, header):
     data = header.replace(END_CARD, BLANK_CARD)
     assert END_CARD not in data and len(data) % BLOCK_SIZE == 0
     return data
+
+
+@pytest.fixture(autouse=True)
+def small_header_limit(monkeypatch):
+    """The reader's limit (64 MiB) lowered to 1 MiB, so a file past it stays small."""
+    monkeypatch.setattr(headers, "MAX_HEADER_BYTES", MIB)
 
 
 def _no_end_over_limit(good, header):
@@ -183,9 +190,9 @@ def test_no_end_over_limit_stops_reading(tmp_path, good_bytes, header_block, mon
     counter = _count_os_reads(monkeypatch)
     record = read_record(path)
     assert record.error_code == "no-end"
-    assert f"{MAX_HEADER_BYTES // KIB} KiB" in record.error
+    assert f"{headers.MAX_HEADER_BYTES // KIB} KiB" in record.error
     # It gave up near the limit instead of reading the whole file.
-    assert MAX_HEADER_BYTES <= counter.total < MAX_HEADER_BYTES + 64 * KIB
+    assert headers.MAX_HEADER_BYTES <= counter.total < headers.MAX_HEADER_BYTES + 64 * KIB
 
 
 def test_empty_gzip_stream_is_empty(tmp_path):
