@@ -83,8 +83,15 @@ def main(
     """
 
 
+def _shown(value) -> str:
+    """A value from the data (a file name, a header value, a reason quoting them) as it
+    goes into a message: on one line, its line breaks shown as ``\\n``, so it can never
+    add a line of its own to what is printed."""
+    return visible(str(value), newlines=True)
+
+
 def _fail(error: ReporterError) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
+    typer.echo(f"error: {_shown(error)}", err=True)
     return typer.Exit(error.exit_code)
 
 
@@ -276,13 +283,13 @@ def scan(
             stream.flush()
             if verbose:
                 for item in inventory.skipped:
-                    typer.echo(f"skipped {item.path}: {item.reason}", err=True)
+                    typer.echo(f"skipped {_shown(item.path)}: {_shown(item.reason)}", err=True)
             for record in inventory.failed:
-                typer.echo(f"unreadable {record.path}: {record.error}", err=True)
+                typer.echo(f"unreadable {_shown(record.path)}: {_shown(record.error)}", err=True)
     except ReporterError as error:
         if verbose and getattr(error, "skipped", None):
             for item in error.skipped:
-                typer.echo(f"skipped {item.path}: {item.reason}", err=True)
+                typer.echo(f"skipped {_shown(item.path)}: {_shown(item.reason)}", err=True)
         raise _fail(error) from None
     raise typer.Exit(1 if inventory.failed else 0)
 
@@ -343,10 +350,10 @@ def _citations(data, knowledge, bib: Path | None):
     existing = read_bib(bib)[0] if bib else None
     citations = citations_for([r.cal_ver for r in data.read_ok if r.cal_ver], knowledge, existing)
     for ours, theirs in citations.reused.items():
-        typer.echo(f"citing {theirs} from {bib} for {ours}", err=True)
+        typer.echo(f"citing {_shown(theirs)} from {bib} for {_shown(ours)}", err=True)
     if citations.duplicate_keys:
         typer.echo(f"warning: {bib} defines these keys more than once: "
-                   f"{', '.join(citations.duplicate_keys)}", err=True)
+                   f"{_shown(', '.join(citations.duplicate_keys))}", err=True)
     return citations
 
 
@@ -363,10 +370,10 @@ def _open_cache(path: Path | None, disabled: bool):
         try:
             cache = ScanCache(path or default_cache_path())
         except OSError as exc:
-            typer.echo(f"warning: no scan cache ({exc}); every header is read", err=True)
+            typer.echo(f"warning: no scan cache ({_shown(exc)}); every header is read", err=True)
             return None
     for warning in caught:
-        typer.echo(f"warning: {warning.message}", err=True)
+        typer.echo(f"warning: {_shown(warning.message)}", err=True)
     return cache
 
 
@@ -494,9 +501,10 @@ def check(
             text = format_markdown(findings, checked=len(data), knowledge=base)
         else:
             colour = output is None and sys.stdout.isatty()
-            # In colour the text goes out as it is (its colours must act), so what
-            # came from the data is made visible first.
-            text = format_text(_visible_findings(findings) if colour else findings,
+            # What came from the data is made visible first, line breaks included: in
+            # colour the text goes out as it is (its colours must act), and in any case
+            # a value must not add a line to the report.
+            text = format_text(_visible_findings(findings),
                                checked=len(data), knowledge=base, colour=colour,
                                max_files=0 if verbose else 3)
             if colour:
@@ -512,15 +520,35 @@ def check(
     raise typer.Exit(1 if failed(findings, fail_on.value) else 0)
 
 
+def _visible_comparison(comparison):
+    """A comparison whose file names and values show their line breaks and controls,
+    for the text form: a name must not add a line to the list of changes."""
+    import dataclasses
+
+    def shown(value):
+        return visible(value, newlines=True) if isinstance(value, str) else value
+
+    changed = [dataclasses.replace(
+        change, old_path=shown(change.old_path), new_path=shown(change.new_path),
+        instrument=shown(change.instrument), mode=shown(change.mode),
+        changes={shown(key): (shown(old), shown(new))
+                 for key, (old, new) in change.changes.items()})
+        for change in comparison.changed]
+    return dataclasses.replace(comparison, changed=changed,
+                               added=[shown(path) for path in comparison.added],
+                               removed=[shown(path) for path in comparison.removed])
+
+
 def _visible_findings(findings):
-    """Findings whose every text (messages, file names) shows its control characters."""
+    """Findings whose every text (messages, file names) shows its control characters
+    and line breaks."""
     import dataclasses
 
     def shown(value):
         if isinstance(value, str):
-            return visible(value)
+            return visible(value, newlines=True)
         if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-            return type(value)(visible(item) for item in value)
+            return type(value)(visible(item, newlines=True) for item in value)
         return value
 
     return [dataclasses.replace(finding, **{
@@ -792,7 +820,7 @@ def report(
                f"{counts['info']} info (details: {out / 'check.md'}).")
     for finding in result.findings:
         if finding.severity != "info":
-            typer.echo(f"  {finding.severity}: {finding.code} {finding.message}")
+            typer.echo(f"  {finding.severity}: {finding.code} {_shown(finding.message)}")
     tables = [p.name for p in result.written if p.name.startswith("provenance_files.")]
     typer.echo(f"Wrote {len(result.written)} files to {out}/: provenance.tex and provenance.md "
                f"(all parts), one file per part, provenance.bib, inventory.ecsv, check.json, "
@@ -1024,8 +1052,8 @@ def verify(
         typer.echo(f"The data match {lock}: {len(data)} files, fingerprint {value}.")
         raise typer.Exit(0)
     typer.echo(f"The data do not match {lock} (fingerprint {value}; now {now}).")
-    typer.echo(format_comparison(comparison, "text", old_name=str(lock), new_name="the data"),
-               nl=False)
+    typer.echo(format_comparison(_visible_comparison(comparison), "text",
+                                 old_name=_shown(lock), new_name="the data"), nl=False)
     raise typer.Exit(1)
 
 
@@ -1064,5 +1092,7 @@ def diff(
         comparison = compare(load_side(old, jobs=jobs), load_side(new, jobs=jobs))
     except ReporterError as error:
         raise _fail(error) from None
+    if format.value == "text":
+        comparison, old, new = _visible_comparison(comparison), _shown(old), _shown(new)
     typer.echo(format_comparison(comparison, format.value, old_name=old, new_name=new), nl=False)
     raise typer.Exit(0 if comparison.same else 1)

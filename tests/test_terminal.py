@@ -207,3 +207,42 @@ def test_an_uncaught_error_prints_its_traceback_visibly(tmp_path):
     assert result.returncode == 1
     assert b"RuntimeError: bad name \\x1b[2J\\x1b]0;x\\x07" in result.stderr
     assert b"\x1b" not in result.stderr + result.stdout
+
+
+@pytest.fixture(scope="module")
+def newline_dataset(tmp_path_factory) -> Path:
+    """Values and file names with line breaks, each trying to pass for a line of output."""
+    folder = tmp_path_factory.mktemp("newlines")
+    (folder / "jw01345001001_02101_00001_nrca1_cal.fits").write_bytes(_with_raw_cards(
+        fits_bytes(), {"TARGNAME": b"M31\nAll checks passed", "CAL_VER": b"1.14.0\nINJECTED LINE"}))
+    (folder / "jw_evil\nFAKE: all good\n_cal.fits").write_bytes(fits_bytes())
+    (folder / "jw_bad\nFAKE: unreadable_cal.fits").write_bytes(b"not fits")
+    (folder / "notes\nFAKE: skipped.txt").write_bytes(b"x")
+    return folder
+
+
+def _forged_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines()
+            if line.lstrip().startswith(("FAKE:", "INJECTED LINE", "All checks passed"))]
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "{data}", "--no-cache", "--verbose"],
+    ["scan", "{data}", "--no-cache", "--verbose", "--format", "json"],
+    ["check", "{data}"],
+    ["check", "{data}", "--verbose"],
+    ["report", "{data}", "--out", "{tmp}/report"],
+    ["verify", "{tmp}/data.lock", "{data}", "{extra}"],
+    ["diff", "{tmp}/data.lock", "{extra}"],
+])
+def test_a_value_or_name_never_adds_a_line(newline_dataset, tmp_path, args):
+    lock = tmp_path / "data.lock"
+    assert run("scan", newline_dataset, "--no-cache", "--lock", lock, "-o",
+               tmp_path / "inv.json").exit_code == 1  # one unreadable file
+    extra = tmp_path / "jw_more\nFAKE: verified_cal.fits"  # verify: the data changed
+    extra.write_bytes(fits_bytes())
+    args = [arg.format(data=newline_dataset, tmp=tmp_path, extra=extra) for arg in args]
+    result = run(*args)
+    text = _assert_inert(result)
+    assert "FAKE" in text or "INJECTED" in text  # shown, not dropped
+    assert not _forged_lines(result.stdout) and not _forged_lines(result.stderr), text
