@@ -21,6 +21,15 @@ How a value is written (:func:`cell`):
 
 :func:`read_rows` and :func:`value` undo all of this: the value read is the value
 written (as text; numbers come back as their text).
+
+Only in a file this tool wrote: a CSV from elsewhere (a plain :mod:`csv` writer, a
+hand-made table) may hold ``'%41BC`` or ``''quoted''`` as its own text, to be read
+exactly as it is. :func:`written_here` tells the two apart by the header row, whose
+every cell this writer quotes (``"path","size",...``) where other tools quote only
+cells that need it. A file a spreadsheet saved again without those quotes is read
+as a file from elsewhere. Even in the tool's own file, ``'%`` is undone only when
+the text is what :func:`cell` would write: decoding gives a character that needs
+the encoding, and encoding again gives the same text.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from typing import Any
 
 from .terminal import hidden
 
-__all__ = ["FORMULA_STARTS", "cell", "line", "read_rows", "value"]
+__all__ = ["FORMULA_STARTS", "cell", "line", "read_rows", "value", "written_here"]
 
 #: First characters that make a spreadsheet cell a formula (OWASP; NUL from ASVS 1.2.10).
 FORMULA_STARTS = frozenset("=+-@\t\r\0")
@@ -93,15 +102,31 @@ def line(items: Iterable[Any], keep_formulas: bool = False) -> str:
     return ",".join(cell(item, keep_formulas) for item in items)
 
 
-def value(text: str | None) -> str | None:
-    """The value a cell read by :func:`read_rows` holds (``None``: absent)."""
-    if not text or text[0] != "'":
+def value(text: str | None, ours: bool = True) -> str | None:
+    """The value a cell read by :func:`read_rows` holds (``None``: absent).
+
+    ``ours``: the file is this tool's (:func:`written_here`); any other file's cells
+    are taken as they are.
+    """
+    if not ours or not text or text[0] != "'":
         return text
     if text[1:2] == "%":
-        return _decode(text[2:])
+        decoded = _decode(text[2:])
+        if _needs_encoding(decoded) and _encode(decoded) == text:
+            return decoded
+        return text  # not what the writer makes of any text: the author's own
     if text[1:2] in _PREFIXED:
         return text[1:]
-    return text  # a leading ' the writer did not add (a file from elsewhere)
+    return text  # a leading ' the writer did not add
+
+
+# The header row as this writer makes it: every cell quoted.
+_QUOTED_HEADER = re.compile(r'"[^"]*(?:""[^"]*)*"(?:,"[^"]*(?:""[^"]*)*")*(?:\r\n|\n|\r|\Z)')
+
+
+def written_here(text: str) -> bool:
+    """Whether a CSV text is this tool's: its header row has every cell quoted."""
+    return _QUOTED_HEADER.match(text.lstrip("\ufeff")) is not None
 
 
 # A quoted cell, or a plain one, and what ends it.

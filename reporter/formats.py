@@ -272,10 +272,13 @@ class _CsvFragments:
 def _read_csv(path: str) -> Inventory:
     # utf-8-sig: a spreadsheet that saved the file again may have put a BOM first.
     with open(path, encoding="utf-8-sig", newline="") as stream:
-        rows = csv_cells.read_rows(stream.read())
+        text = stream.read()
+    # A blank line is no row (as csv.reader reads it): a trailing one is common.
+    rows = [row for row in csv_cells.read_rows(text) if row not in ([], [None])]
     if not rows:
         return Inventory([])
-    names = [csv_cells.value(name) for name in rows[0]]
+    ours = csv_cells.written_here(text)
+    names = [csv_cells.value(name, ours) for name in rows[0]]
     if "path" not in names:
         raise InventoryError(f"{path}: not a jwst-provenance inventory (no 'path' column)")
     records = []
@@ -284,7 +287,7 @@ def _read_csv(path: str) -> Inventory:
             raise InventoryError(f"{path}: row {number} has {len(row)} cells, "
                                  f"the header {len(names)}")
         records.append(_record_from_fields(
-            {name: csv_cells.value(item) for name, item in zip(names, row)}))
+            {name: csv_cells.value(item, ours) for name, item in zip(names, row)}))
     return Inventory([r for r in records if not r.parent], inputs=[r for r in records if r.parent])
 
 

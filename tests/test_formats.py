@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reporter
-from reporter import Inventory, InventoryError, OutputExists, ProvenanceRecord, UsageError
+from reporter import (
+    Inventory,
+    InventoryError,
+    OutputExists,
+    ProvenanceRecord,
+    UsageError,
+)
 from reporter.formats import dump_inventory
 from reporter.outputs import atomic_write
 from reporter.records import KeywordMap
@@ -386,3 +392,37 @@ def _round_trip(tmp_path, format, values, keep_formulas):
     path = tmp_path / f"inventory.{format}"
     inventory.write(path, overwrite=True, keep_formulas=keep_formulas)
     assert _texts(Inventory.read(path)) == _texts(inventory)
+
+
+def test_a_csv_from_another_tool_is_read_exactly_as_written(tmp_path):
+    # Only this tool's own files (header cells all quoted) carry its prefixes.
+    values = ["'%41BC", "'%E9t%E9", "''quoted''", "'=not a formula", "'-dash", "'%0A"]
+    path = tmp_path / "theirs.csv"
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["path", "size", "TARGNAME"])
+        for number, text in enumerate(values):
+            writer.writerow([f"f{number}.fits", 10, text])
+    records = Inventory.read(path).records
+    assert [r.keywords["TARGNAME"] for r in records] == values
+
+
+def test_this_tools_csv_still_gives_back_its_values(tmp_path):
+    values = ["'%41BC", "'%E9t%E9", "''quoted''", "=formula", "a\nb\x1b", "%41"]
+    inventory = Inventory([ProvenanceRecord.build(f"f{n}.fits", KeywordMap.from_dict(
+        {"TARGNAME": text})) for n, text in enumerate(values)])
+    path = tmp_path / "ours.csv"
+    inventory.write(path)
+    assert [r.keywords["TARGNAME"] for r in Inventory.read(path).records] == values
+
+
+@pytest.mark.parametrize("text", [
+    "path,size,TARGNAME\r\na.fits,10,X\r\n\r\n",
+    "path,size,TARGNAME\n\na.fits,10,X\n\n\n",
+    '"path","size","TARGNAME"\r\n"a.fits","10","X"\r\n\r\n',
+])
+def test_blank_lines_in_a_csv_are_no_rows(tmp_path, text):
+    path = tmp_path / "blank.csv"
+    path.write_bytes(text.encode())
+    records = Inventory.read(path).records
+    assert [(r.path, r.keywords["TARGNAME"]) for r in records] == [("a.fits", "X")]
