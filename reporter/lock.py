@@ -55,11 +55,25 @@ def lock_lines(inventory: Inventory) -> list[str]:
 
 
 def fingerprint(lines: Iterable[str]) -> str:
-    """``sha256:`` and the hash of the lock lines: the same dataset gives the same value."""
+    """``sha256:`` and the hash of the lock lines: the same dataset gives the same value.
+
+    Each line is hashed in one canonical form, whatever its escapes: the JSON of its
+    object with keys sorted and every character raw but the ones JSON itself escapes
+    (a lone surrogate as ``\\udcff``). So a lock written by an earlier release, whose
+    lines held U+00AD or U+200B raw, gives the same fingerprint for the same data.
+    """
     digest = hashlib.sha256()
     for line in lines:
-        digest.update(line.encode("utf-8") + b"\n")
+        digest.update(_canonical(line) + b"\n")
     return "sha256:" + digest.hexdigest()
+
+
+def _canonical(line: str) -> bytes:
+    try:
+        text = json.dumps(json.loads(line), sort_keys=True, ensure_ascii=False)
+    except ValueError:  # not JSON (an edited line): hashed as it is
+        text = line
+    return text.encode("utf-8", "backslashreplace")
 
 
 def write_lock(inventory: Inventory, path: str | os.PathLike[str], *,

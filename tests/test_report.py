@@ -266,3 +266,44 @@ def test_a_file_name_that_is_not_utf8_reaches_every_output(tmp_path):
     assert [r.path for r in Inventory.read(out / "inventory.ecsv")] == [os.fsdecode(name)]
     findings = json.loads((out / "check.json").read_text())["findings"]
     assert any(os.fsdecode(name) in finding["files"] for finding in findings)  # exactly
+
+
+
+def _fingerprint_before_escapes(inventory):
+    """The fingerprint as the previous release computed it (its definition, copied)."""
+    import hashlib
+    import json as json_module
+
+    from reporter.lock import LOCKED_KEYWORDS
+
+    def line(record):
+        item = {"path": record.path, "size": record.size}
+        for keyword in LOCKED_KEYWORDS:
+            value = record.keywords.get(keyword)
+            if value is not None:
+                item[keyword] = value
+        item.update(record.reference_files.to_dict())
+        if record.error_code:
+            item["error_code"] = record.error_code
+        return json_module.dumps(item, sort_keys=True, ensure_ascii=False)
+
+    digest = hashlib.sha256()
+    for text in [line(r) for r in sorted(inventory.records, key=lambda r: r.path)]:
+        digest.update(text.encode("utf-8") + b"\n")
+    return "sha256:" + digest.hexdigest()
+
+
+def test_the_fingerprint_of_unchanged_data_is_the_previous_releases(tmp_path):
+    from reporter import Inventory, ProvenanceRecord
+    from reporter.lock import fingerprint, lock_lines, read_lock, write_lock
+    from reporter.records import KeywordMap
+
+    inventory = Inventory([ProvenanceRecord.build(
+        f"jw_{n}\u00ad_cal.fits", KeywordMap.from_dict(
+            {"CAL_VER": "1.14.0", "CRDS_CTX": "jwst_1241.pmap", "OBS_ID": text, "EXP_TYPE": "x\x1by"}),
+        KeywordMap.from_dict({"R_FLAT": "crds://jwst_flat\u200b.fits"}), size=10 + n)
+        for n, text in enumerate(["soft\u00adhyphen", "zero\u200bwidth", "\ufeffbom", "µm é"])])
+    expected = _fingerprint_before_escapes(inventory)
+    assert fingerprint(lock_lines(inventory)) == expected
+    assert write_lock(inventory, tmp_path / "data.lock") == expected
+    assert read_lock(tmp_path / "data.lock")[1] == expected
