@@ -1089,7 +1089,8 @@ def diff(
     from .diff import compare, format_comparison, load_side
 
     try:
-        comparison = compare(load_side(old, jobs=jobs), load_side(new, jobs=jobs))
+        comparison = compare(load_side(old, jobs=jobs, timeout=timeout),
+                             load_side(new, jobs=jobs, timeout=timeout))
     except ReporterError as error:
         raise _fail(error) from None
     if format.value == "text":

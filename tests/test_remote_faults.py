@@ -407,8 +407,8 @@ def test_timeout_on_the_command_line_bounds_the_scan(servers, tmp_path, command)
     manifest = tmp_path / "urls.txt"
     manifest.write_text("\n".join(urls) + "\n")
     out = tmp_path / "inventory.json"
-    args = ([command, f"@{manifest}", "--timeout", "1", "--no-cache", "-o", str(out)]
-            if command == "scan" else [command, f"@{manifest}", "--timeout", "1"])
+    args = {"scan": [command, f"@{manifest}", "--timeout", "1", "--no-cache", "-o", str(out)],
+            "check": [command, f"@{manifest}", "--timeout", "1"]}[command]
     result = guarded(CliRunner().invoke, app, args)
     assert result.exit_code == 1, result.output
     if command == "scan":
@@ -502,3 +502,23 @@ def test_no_time_left_is_a_timeout_not_no_limit(servers):
     inventory = guarded(reporter.scan, [f"{bad.url}/x_cal.fits"], jobs=1, read_timeout=0)
     assert [r.error_code for r in inventory] == ["timeout"]
     assert bad.accepted == 0  # nothing was sent: no time to wait for an answer
+
+
+def test_diff_passes_its_timeout_to_both_scans(monkeypatch):
+    """diff scans through diff.load_side: --timeout reaches the scan of each side."""
+    from typer.testing import CliRunner
+
+    import reporter.scanner
+    from reporter.cli import app
+    from reporter.inventory import Inventory
+
+    seen = []
+
+    def scan(paths, **options):
+        seen.append(options.get("timeout"))
+        return Inventory([])
+
+    monkeypatch.setattr(reporter.scanner, "scan", scan)
+    CliRunner().invoke(app, ["diff", "https://a.example/x/", "https://b.example/y/",
+                             "--timeout", "7"])
+    assert seen == [7.0, 7.0]
