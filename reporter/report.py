@@ -116,7 +116,8 @@ def _write_all(folder: Path, texts: Mapping[str, str], moving: list[bool] | None
                    for name, text in texts.items()]
         for stream, text in streams:
             stream.write(text)
-            stream.flush()  # a full disk fails here, before anything is moved
+            stream.flush()  # a full disk fails here, before anything is moved,
+            os.fsync(stream.fileno())  # and a quota or NFS error here, not at the move
         if moving is not None:
             moving.append(True)
     return [folder / name for name in texts]

@@ -307,3 +307,23 @@ def test_the_fingerprint_of_unchanged_data_is_the_previous_releases(tmp_path):
     assert fingerprint(lock_lines(inventory)) == expected
     assert write_lock(inventory, tmp_path / "data.lock") == expected
     assert read_lock(tmp_path / "data.lock")[1] == expected
+
+
+def test_a_report_whose_disk_fails_at_fsync_keeps_the_earlier_set(tmp_path, monkeypatch):
+    """Quota, NFS and full-disk errors often come at fsync: still none of the new set."""
+    out = tmp_path / "r"
+    assert run("report", EXAMPLES, "--out", out).exit_code == 0
+    before = _folder_state(out)
+    real, calls = os.fsync, []
+
+    def failing_fsync(descriptor):
+        calls.append(descriptor)
+        if len(calls) == 6:
+            raise OSError(28, "No space left on device")
+        return real(descriptor)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    result = run("report", EXAMPLES, "--out", out, "--style", "mnras")
+    assert result.exit_code == 3 and "No space left" in result.stderr
+    assert len(calls) >= 6
+    assert _folder_state(out) == before  # every file the old one, the marker too
