@@ -301,7 +301,13 @@ def _inventory_table(inventory: Inventory) -> Any:
 
     everything = [*inventory.records, *inventory.inputs]
     columns = _columns(everything)
-    table = Table(meta=_header_meta(inventory))
+    meta = _header_meta(inventory)
+    if not _meta_keeps(meta):
+        # YAML folds line breaks (and cannot hold a lone surrogate): the metadata
+        # go whole as one JSON string, printable ASCII, which reads back exactly.
+        meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+                "meta_json": json.dumps(meta)}
+    table = Table(meta=meta)
     # ECSV writes an empty string and a masked (absent) cell alike: say which
     # cells are empty strings, so that they do not come back as absent.
     empty_strings: dict[str, list[int]] = {}
@@ -339,6 +345,17 @@ def _inventory_table(inventory: Inventory) -> Any:
     return table
 
 
+def _meta_keeps(value: Any) -> bool:
+    """Whether the ECSV header's YAML gives back every text in ``value`` as it is."""
+    if isinstance(value, str):
+        return value.isprintable() and value == value.strip()
+    if isinstance(value, dict):
+        return all(_meta_keeps(key) and _meta_keeps(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(map(_meta_keeps, value))
+    return True
+
+
 def _ecsv_keeps(text: str) -> bool:
     """Whether ECSV gives back this text as it is (or as an empty cell, when empty).
 
@@ -364,7 +381,10 @@ def _read_ecsv(path: str) -> Inventory:
         _record_from_fields({name: values[row] for name, values in columns.items()})
         for row in range(len(table))
     ]
-    return _inventory_from(records, dict(table.meta))
+    meta = dict(table.meta)
+    if "meta_json" in meta:
+        meta = json.loads(meta["meta_json"])
+    return _inventory_from(records, meta)
 
 
 def _json_text(cell: Any) -> str:

@@ -426,3 +426,18 @@ def test_blank_lines_in_a_csv_are_no_rows(tmp_path, text):
     path.write_bytes(text.encode())
     records = Inventory.read(path).records
     assert [(r.path, r.keywords["TARGNAME"]) for r in records] == [("a.fits", "X")]
+
+
+@pytest.mark.parametrize("suffix", [".ecsv", ".json"])  # CSV holds the records only
+def test_skipped_paths_and_inputs_read_back_exactly(tmp_path, suffix):
+    """The inventory's metadata (skipped files, the inputs given) hold file names too."""
+    from reporter.sources import Skipped
+
+    names = ["a\nb.txt", " lead and trail ", "tab\there", "bytes\udcff", "#hash", "plain.txt"]
+    inventory = Inventory([], skipped=[Skipped(name, "not a FITS file name") for name in names],
+                          meta={"inputs": ["x\ny", "plain/"]})
+    path = tmp_path / f"inventory{suffix}"
+    inventory.write(path)
+    back = Inventory.read(path)
+    assert [item.path for item in back.skipped] == names
+    assert back.meta["inputs"] == ["x\ny", "plain/"]
