@@ -25,6 +25,7 @@ __all__ = ["hidden", "raw_stream", "visible", "visible_excepthook", "visible_str
 # Anything but printable ASCII is a candidate; most of it (accents, µ) prints as itself.
 _CANDIDATE = re.compile(r"[^\n\x20-\x7e]")
 _CANDIDATE_OR_NEWLINE = re.compile(r"[^\x20-\x7e]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7f))
 _NAMED = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
 # Controls, format characters (bidi overrides, zero-width), lone surrogates (bytes of a
 # file name that are not UTF-8) and the Unicode line and paragraph separators.
@@ -65,6 +66,10 @@ def visible(text: str, *, newlines: bool = False) -> str:
     >>> visible("red\\x1b[31m\\ttab\\u202e")
     'red\\\\x1b[31m\\\\ttab\\\\u202e'
     """
+    if text.isascii():  # the usual case: a C-speed test instead of a regex search
+        leftover = text.encode("ascii").translate(None, _PRINTABLE_ASCII)
+        if not leftover or (not newlines and not leftover.strip(b"\n")):
+            return text
     pattern = _CANDIDATE_OR_NEWLINE if newlines else _CANDIDATE
     if pattern.search(text) is None:
         return text
