@@ -59,7 +59,7 @@ def test_one_entry_per_version_with_its_doi(knowledge):
 def test_version_without_its_own_doi_gets_the_pipelines_doi_and_says_so(knowledge):
     entries = entries_of(citations_for(["1.17.1.dev1143+gb0660ee76.d20250508"], knowledge).bibtex())
     entry = entries["jwst_pipeline_1_17_1_dev1143_gb0660ee76_d20250508"]
-    assert entry["doi"] == "10.5281/zenodo.7038885"
+    assert entry["doi"] == "10.5281/zenodo.6984365"
     assert "DOI is that of all versions" in entry["note"]
     assert entry["year"] == "2025"  # the development build's date (.d20250508)
     undated = entries_of(citations_for(["9.9.9"], knowledge).bibtex())["jwst_pipeline_9_9_9"]
@@ -275,9 +275,9 @@ STYLES = {"aasjournal": None, "aasjournalv7": LATEX / "aasjournalv7.bst",
 #: build, dated by its .dYYYYMMDD), and one it knows nothing of (no DOI, no date).
 VERSIONS = {"1.12.5": ("10.5281/zenodo.10022973", "2023"),
             "1.14.0": ("10.5281/zenodo.10870758", "2024"),
-            "1.17.1.dev1143+gb0660ee76.d20250508": ("10.5281/zenodo.7038885", "2025"),
-            "1.14.1.dev12+g3f2a": ("10.5281/zenodo.7038885", "n.d."),
-            "9.9.9": ("10.5281/zenodo.7038885", "n.d.")}
+            "1.17.1.dev1143+gb0660ee76.d20250508": ("10.5281/zenodo.6984365", "2025"),
+            "1.14.1.dev12+g3f2a": ("10.5281/zenodo.6984365", "n.d."),
+            "9.9.9": ("10.5281/zenodo.6984365", "n.d.")}
 #: The versions that are no release: their entries say so where every style prints.
 DEVELOPMENT = {"1.17.1.dev1143+gb0660ee76.d20250508", "1.14.1.dev12+g3f2a"}
 #: The styles that print a @misc's publisher (mnras and aa print none).
@@ -377,7 +377,7 @@ def test_each_pipeline_reference_prints_its_version_and_doi_once(typeset, versio
     assert source[citation_key(version)].count(doi) == 1, where  # nor a hidden link too
     if style in PRINTS_PUBLISHER:
         assert squeezed.count("Zenodo") == 1, where
-    if doi == "10.5281/zenodo.7038885" and style == "aa":  # the one style printing notes
+    if doi == "10.5281/zenodo.6984365" and style == "aa":  # the one style printing notes
         assert "the DOI is that of all versions of the pipeline" in flat, where
     # A development build says what it is in its title (the one field all print):
     # its year may say only n.d., and most styles print no note.
@@ -495,3 +495,12 @@ def test_a_bib_that_is_no_text_is_refused_with_the_byte_offset(tmp_path, knowled
     with pytest.raises(BibError, match="byte offset"):
         write_in_place(path, citations_for(["1.14.0"], knowledge))
     assert path.read_bytes() == data and not (tmp_path / "paper.bib.bak").exists()
+
+
+def test_the_all_versions_doi_is_the_concept_doi_and_new_releases_have_theirs(knowledge):
+    """The Software Citation Station's concept DOI of jwst; 2.0.x and 3.0.0 have records."""
+    entries = entries_of(citations_for(["3.0.0", "2.0.1", "2.0.0", "9.9.9"], knowledge).bibtex())
+    assert entries["jwst_pipeline_3_0_0"]["doi"] == "10.5281/zenodo.21364698"
+    assert entries["jwst_pipeline_2_0_1"]["doi"] == "10.5281/zenodo.20058613"
+    assert entries["jwst_pipeline_2_0_0"]["doi"] == "10.5281/zenodo.19558572"
+    assert entries["jwst_pipeline_9_9_9"]["doi"] == "10.5281/zenodo.6984365"  # all versions

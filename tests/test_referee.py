@@ -149,7 +149,7 @@ def test_no_mast_doi_and_a_malformed_one(tmp_path, dataset):
 def test_bib_entries_without_a_version_or_with_another(tmp_path, dataset):
     bib = """@misc{jwst:2022, title = {{JWST Calibration Pipeline 1.6.2}}, version = {1.6.2},
   doi = {10.5281/zenodo.6984366}}
-@misc{jwstpipe, title = {{JWST Calibration Pipeline}}, doi = {10.5281/zenodo.7038885},
+@misc{jwstpipe, title = {{JWST Calibration Pipeline}}, doi = {10.5281/zenodo.6984365},
   url = {https://github.com/spacetelescope/jwst}}
 @misc{jwst1125, title = {{JWST Calibration Pipeline}}, doi = {10.5281/zenodo.10022973}}
 """
