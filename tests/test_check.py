@@ -227,6 +227,14 @@ CASES = [
          "JP205", [("s_cal.fits", "b_calints.fits")], "below jwst_1279.pmap"),
     case("JP205-fixed-slit-1279", [cal("s_cal.fits", NRS_FS, CRDS_CTX="jwst_1279.pmap")],
          "JP205", []),
+    case("JP205-only-the-s200a-slits",
+         [cal("a1_cal.fits", NRS_FS, FXD_SLIT="S200A1", CRDS_CTX="jwst_1278.pmap"),
+          cal("a2_cal.fits", NRS_FS, FXD_SLIT="S200A2", CRDS_CTX="jwst_1278.pmap"),
+          cal("b1_cal.fits", NRS_FS, FXD_SLIT="S200B1", CRDS_CTX="jwst_1278.pmap"),
+          cal("w_cal.fits", NRS_FS, FXD_SLIT="S400A1", CRDS_CTX="jwst_1278.pmap"),
+          cal("x_calints.fits", NRS_BOTS, FXD_SLIT="S1600A1", CRDS_CTX="jwst_1200.pmap"),
+          cal("u_cal.fits", NRS_FS, CRDS_CTX="jwst_1278.pmap")],  # slit not recorded
+         "JP205", [("a1_cal.fits", "a2_cal.fits", "u_cal.fits")], "below jwst_1279.pmap"),
     case("JP205-not-for-mos", [cal("n_cal.fits", NRS_MOS, CRDS_CTX="jwst_1200.pmap")],
          "JP205", []),
     # JP206: NIRCam long-wavelength grism flats.
